@@ -1,0 +1,28 @@
+# Every module of the repository; `make test` vets and tests each with -race.
+MODULES := . examples benchmarks
+GO ?= go
+FUZZTIME ?= 3s
+
+.PHONY: test vet unit fuzz-smoke fuzz bench tidy
+
+test: vet unit fuzz-smoke
+
+vet:
+	@for m in $(MODULES); do echo "== go vet ($$m)"; (cd $$m && $(GO) vet ./...) || exit 1; done
+
+unit:
+	@for m in $(MODULES); do echo "== go test -race ($$m)"; (cd $$m && $(GO) test -race -count=1 -timeout 20m ./...) || exit 1; done
+
+# Runs every Fuzz target of the root module briefly, beyond its seed corpus.
+fuzz-smoke:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+# Longer fuzzing: make fuzz FUZZTIME=5m
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+bench:
+	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.txt
+
+tidy:
+	@for m in $(MODULES); do (cd $$m && $(GO) mod tidy) || exit 1; done

@@ -1,0 +1,182 @@
+package apikey
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/scopes"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// DetailInvalid is the one sentence every refused API key gets: unknown,
+// mistyped, revoked and expired keys are not told apart to the client (the
+// audit log has the reason).
+const DetailInvalid = "Invalid or expired API key"
+
+// Config holds the optional settings of an [Authenticator]. The zero value
+// is usable.
+type Config struct {
+	// Hasher computes the digests keys are stored under. Default: SHA-256
+	// without a pepper.
+	Hasher *store.Hasher
+	// Roles maps a key's role to its scopes when the key has no explicit
+	// scopes. Default [scopes.DefaultRoles].
+	Roles scopes.Roles
+	// Principal builds the principal of a key. Default [PrincipalOf] with
+	// Roles. With a store.KeyCache it runs once per cached key.
+	Principal func(*store.Key) *gatehouse.Principal
+	// Now is the clock used for expiry checks. Default: the KeyCache's
+	// clock when keys is one, else time.Now.
+	Now func() time.Time
+}
+
+// Authenticator verifies API keys of one [Format]. It is safe for
+// concurrent use.
+type Authenticator struct {
+	format    Format
+	keys      store.KeyStore
+	cache     *store.KeyCache // keys, when it is a cache
+	hasher    *store.Hasher
+	principal func(*store.Key) *gatehouse.Principal
+	now       func() time.Time
+}
+
+var _ gatehouse.Authenticator = (*Authenticator)(nil)
+
+// NewAuthenticator returns an authenticator for keys of format f stored in
+// keys. Pass a [*store.KeyCache] so that a known key costs no store call.
+func NewAuthenticator(f Format, keys store.KeyStore, cfg Config) (*Authenticator, error) {
+	if f.prefix == "" {
+		return nil, errors.New("apikey: zero Format")
+	}
+	if keys == nil {
+		return nil, errors.New("apikey: nil key store")
+	}
+	a := &Authenticator{format: f, keys: keys, hasher: cfg.Hasher, principal: cfg.Principal, now: cfg.Now}
+	a.cache, _ = keys.(*store.KeyCache)
+	if a.hasher == nil {
+		a.hasher, _ = store.NewHasher(nil)
+	}
+	if a.principal == nil {
+		roles := cfg.Roles
+		if roles == nil {
+			roles = scopes.DefaultRoles()
+		}
+		if err := roles.Validate(); err != nil {
+			return nil, err
+		}
+		roles = roles.Clone()
+		a.principal = func(k *store.Key) *gatehouse.Principal { return PrincipalOf(k, roles) }
+	}
+	if a.now == nil {
+		if a.cache != nil {
+			a.now = a.cache.Now
+		} else {
+			a.now = time.Now
+		}
+	}
+	return a, nil
+}
+
+// Format returns the authenticator's key format.
+func (a *Authenticator) Format() Format { return a.format }
+
+// Accepts reports whether c is a Bearer credential with this format's
+// prefix. It does not check the rest of the key.
+func (a *Authenticator) Accepts(c gatehouse.Credential) bool {
+	return c.Scheme == gatehouse.SchemeBearer && strings.HasPrefix(c.Value, a.format.prefix)
+}
+
+// Authenticate verifies c.Value as a key: format and checksum first (a bad
+// one never reaches the store), then the digest lookup, then revocation and
+// expiry against the clock. Errors wrap [gatehouse.ErrInvalidToken], or
+// [gatehouse.ErrUnavailable] when the store fails (fail closed).
+func (a *Authenticator) Authenticate(ctx context.Context, c gatehouse.Credential) (*gatehouse.Principal, error) {
+	return a.Verify(ctx, c.Value)
+}
+
+var (
+	errMalformed = &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonMalformed, Detail: DetailInvalid}
+	errChecksum  = &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonBadChecksum, Detail: DetailInvalid}
+	errUnknown   = &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonUnknown, Detail: DetailInvalid}
+	errRevoked   = &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonRevoked, Detail: DetailInvalid}
+	errExpired   = &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonExpired, Detail: DetailInvalid}
+)
+
+// Verify verifies a plaintext key, for callers outside HTTP (a worker that
+// received a key in a message).
+func (a *Authenticator) Verify(ctx context.Context, key string) (*gatehouse.Principal, error) {
+	switch err := a.format.Parse(key); {
+	case err == nil:
+	case errors.Is(err, ErrChecksum):
+		return nil, errChecksum
+	default:
+		return nil, errMalformed
+	}
+	d := a.hasher.Sum(key)
+	now := a.now()
+	if a.cache != nil {
+		ck, err := a.cache.LookupAt(ctx, d, now)
+		if err != nil {
+			return nil, lookupError(err)
+		}
+		if err := check(ck.Key, now); err != nil {
+			return nil, err
+		}
+		return ck.Principal(a.principal), nil
+	}
+	k, err := a.keys.KeyByDigest(ctx, d)
+	if err != nil {
+		return nil, lookupError(err)
+	}
+	if k == nil || k.Digest != d {
+		return nil, gatehouse.Unavailable(store.ErrCorrupt)
+	}
+	if err := check(k, now); err != nil {
+		return nil, err
+	}
+	return a.principal(k), nil
+}
+
+func lookupError(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return errUnknown
+	}
+	return gatehouse.Unavailable(err)
+}
+
+func check(k *store.Key, now time.Time) error {
+	if k.Revoked() {
+		return errRevoked
+	}
+	if k.ExpiredAt(now) {
+		return errExpired
+	}
+	return nil
+}
+
+// PrincipalOf is the default mapping of a key to a principal: the owner is
+// the subject (the key ID when there is no owner), scopes are the key's own
+// or, when it has none, its role's from roles (none for an unknown role).
+func PrincipalOf(k *store.Key, roles scopes.Roles) *gatehouse.Principal {
+	id := k.OwnerID
+	if id == "" {
+		id = k.ID
+	}
+	sc := k.Scopes
+	if len(sc) == 0 && k.Role != "" {
+		sc, _ = roles.Scopes(k.Role)
+	}
+	return &gatehouse.Principal{
+		ID:        id,
+		Kind:      gatehouse.KindAPIKey,
+		TenantID:  k.TenantID,
+		Scopes:    append([]string(nil), sc...),
+		KeyID:     k.ID,
+		ExpiresAt: k.ExpiresAt,
+		Metadata:  k.Clone().Metadata,
+	}
+}

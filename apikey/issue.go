@@ -1,0 +1,78 @@
+package apikey
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/scopes"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// Params describes a key to issue.
+type Params struct {
+	Name        string
+	Description string
+	OwnerID     string
+	TenantID    string
+	// Scopes are the key's scopes; leave empty and set Role to take the
+	// role's scopes at verification time.
+	Scopes    []string
+	Role      string
+	ExpiresAt time.Time // zero: never
+	CreatedBy string
+	Metadata  map[string]string
+	// Now is the creation time. Default time.Now().
+	Now time.Time
+}
+
+// Issue generates a key of format f, stores its record (digest by h, last 4,
+// never the key) in keys, and returns the key, to be shown once, with the
+// stored record.
+func Issue(ctx context.Context, keys store.KeyStore, f Format, h *store.Hasher, p Params) (string, *store.Key, error) {
+	if p.Name == "" {
+		return "", nil, errors.New("apikey: a key needs a name")
+	}
+	if err := scopes.Validate(p.Scopes); err != nil {
+		return "", nil, err
+	}
+	now := p.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if !p.ExpiresAt.IsZero() && !p.ExpiresAt.After(now) {
+		return "", nil, errors.New("apikey: expiry must be in the future")
+	}
+	for attempt := 0; ; attempt++ {
+		key, err := f.Generate()
+		if err != nil {
+			return "", nil, err
+		}
+		rec := &store.Key{
+			ID:          store.NewID("key"),
+			Digest:      h.Sum(key),
+			Prefix:      f.prefix,
+			Last4:       Last4(key),
+			Name:        p.Name,
+			Description: p.Description,
+			OwnerID:     p.OwnerID,
+			TenantID:    p.TenantID,
+			Scopes:      scopes.Normalize(p.Scopes),
+			Role:        p.Role,
+			CreatedBy:   p.CreatedBy,
+			CreatedAt:   now.UTC(),
+			Metadata:    p.Metadata,
+		}
+		if !p.ExpiresAt.IsZero() {
+			rec.ExpiresAt = p.ExpiresAt.UTC()
+		}
+		err = keys.CreateKey(ctx, rec)
+		if errors.Is(err, store.ErrConflict) && attempt < 2 {
+			continue // an ID or digest collision: draw again
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		return key, rec.Clone(), nil
+	}
+}

@@ -1,0 +1,28 @@
+// Package middleware puts Gatehouse in front of net/http handlers.
+//
+// [New] builds a [Middleware] from authenticators (API keys, JWTs,
+// sessions, Basic). Its [Middleware.Handler] reads one credential from the
+// Authorization header (or, failing that, a session cookie), hands it to the
+// first authenticator that accepts it, and serves the next handler with the
+// principal in the request context. Every refusal goes through one
+// [ErrorHandler]; the default writes RFC 9457 problem details and RFC 6750
+// challenges:
+//
+//	401 {"type":"about:blank","title":"Unauthorized","status":401,
+//	     "detail":"Invalid or expired API key","code":"invalid_token"}
+//	WWW-Authenticate: Bearer realm="api", error="invalid_token", error_description="Invalid or expired API key"
+//
+// Usage:
+//
+//	auth, err := middleware.New(middleware.Config{Realm: "api"}, keyAuth)
+//	if err != nil { ... }
+//	read := auth.MustRequireScopes("read")
+//	mux.Handle("GET /projects", auth.Handler(read(projects)))
+//
+// The middleware fails closed: when a store, key set or limiter cannot
+// answer, the response is 503, never a pass and never a 401. Scope guards
+// used without Handler in front of them refuse every request (401), so a
+// forgotten half cannot open a route. Credentials are never read from the
+// query string or a form body; a request that tries (an access_token query
+// parameter) is refused with 400.
+package middleware

@@ -1,0 +1,180 @@
+package middleware
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-go/gatehouse"
+)
+
+// Refusals the extractor returns. They are shared values: the request path
+// does not allocate to refuse.
+var (
+	errNoCredentials = &gatehouse.Error{Err: gatehouse.ErrNoCredentials, Reason: gatehouse.ReasonMissing,
+		Detail: "Authentication required: send a credential in the Authorization header"}
+	errTwoHeaders = &gatehouse.Error{Err: gatehouse.ErrInvalidRequest, Reason: gatehouse.ReasonMalformed,
+		Detail: "Send exactly one Authorization header"}
+	errNoScheme = &gatehouse.Error{Err: gatehouse.ErrInvalidRequest, Reason: gatehouse.ReasonMalformed,
+		Detail: "The Authorization header must be a scheme and a credential, as in Bearer <token>"}
+	errEmptyCredential = &gatehouse.Error{Err: gatehouse.ErrInvalidRequest, Reason: gatehouse.ReasonMalformed,
+		Detail: "The Authorization header has a scheme but no credential"}
+	errQueryToken = &gatehouse.Error{Err: gatehouse.ErrInvalidRequest, Reason: gatehouse.ReasonMalformed,
+		Detail: "Credentials are not accepted in the query string: send them in the Authorization header"}
+	errTwoCookies = &gatehouse.Error{Err: gatehouse.ErrInvalidRequest, Reason: gatehouse.ReasonMalformed,
+		Detail: "The session cookie was sent more than once"}
+	errTooLong = &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonTooLong,
+		Detail: "The credential is too long"}
+	errBadChars = &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonMalformed,
+		Detail: "The credential holds characters that no valid credential has"}
+	errNotAccepted = &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonUnsupported,
+		Detail: "The credential is not of a kind this service accepts"}
+	errCrossOrigin = &gatehouse.Error{Err: gatehouse.ErrForbidden, Reason: gatehouse.ReasonMalformed,
+		Detail: "Cross-origin request refused: a cookie-authenticated request must come from this site"}
+)
+
+// maxHeader is the longest Authorization value looked at: the longest
+// credential plus room for the scheme and spaces.
+const maxHeader = gatehouse.MaxCredentialLength + 64
+
+// extract returns the one credential r carries. The Authorization header
+// wins over the session cookie; the query string is never read, except to
+// refuse a request that puts an access_token there.
+func (m *Middleware) extract(r *http.Request) (gatehouse.Credential, error) {
+	if r.URL != nil && r.URL.RawQuery != "" && hasAccessTokenParam(r.URL.RawQuery) {
+		return gatehouse.Credential{}, errQueryToken
+	}
+	switch vals := r.Header["Authorization"]; len(vals) {
+	case 0:
+	case 1:
+		return ParseAuthorization(vals[0])
+	default:
+		return gatehouse.Credential{}, errTwoHeaders
+	}
+	for _, name := range m.cookies {
+		v, n := cookieValue(r.Header["Cookie"], name)
+		switch {
+		case n > 1:
+			return gatehouse.Credential{}, errTwoCookies
+		case n == 1 && v != "":
+			if len(v) > gatehouse.MaxCredentialLength {
+				return gatehouse.Credential{}, errTooLong
+			}
+			return gatehouse.Credential{Source: gatehouse.SourceCookie, Value: v}, nil
+		}
+	}
+	return gatehouse.Credential{}, errNoCredentials
+}
+
+// ParseAuthorization parses one Authorization header value into a
+// credential. The scheme is matched case-insensitively (Bearer and Basic are
+// returned in canonical case); one or more spaces may follow it. The
+// credential must be a token68 (RFC 9110 section 11.4) of at most
+// [gatehouse.MaxCredentialLength] bytes. It does not allocate.
+func ParseAuthorization(v string) (gatehouse.Credential, error) {
+	if len(v) > maxHeader {
+		return gatehouse.Credential{}, errTooLong
+	}
+	scheme, rest, ok := strings.Cut(v, " ")
+	if scheme == "" || !isToken(scheme) {
+		return gatehouse.Credential{}, errNoScheme
+	}
+	if !ok {
+		return gatehouse.Credential{}, errEmptyCredential
+	}
+	rest = strings.TrimLeft(rest, " ")
+	rest = strings.TrimRight(rest, " \t")
+	if rest == "" {
+		return gatehouse.Credential{}, errEmptyCredential
+	}
+	if len(rest) > gatehouse.MaxCredentialLength {
+		return gatehouse.Credential{}, errTooLong
+	}
+	if !isToken68(rest) {
+		return gatehouse.Credential{}, errBadChars
+	}
+	switch {
+	case strings.EqualFold(scheme, gatehouse.SchemeBearer):
+		scheme = gatehouse.SchemeBearer
+	case strings.EqualFold(scheme, gatehouse.SchemeBasic):
+		scheme = gatehouse.SchemeBasic
+	}
+	return gatehouse.Credential{Source: gatehouse.SourceHeader, Scheme: scheme, Value: rest}, nil
+}
+
+// isToken68 reports whether s is 1*( ALPHA / DIGIT / "-" / "." / "_" / "~"
+// / "+" / "/" ) *"=".
+func isToken68(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// isToken reports whether s is an RFC 9110 token (a scheme name).
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			continue
+		}
+		if strings.IndexByte("!#$%&'*+-.^_`|~", c) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// cookieValue scans Cookie header lines for name without allocating. It
+// returns the value and how many times the name occurred.
+func cookieValue(lines []string, name string) (string, int) {
+	var val string
+	n := 0
+	for _, line := range lines {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k != name {
+				continue
+			}
+			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			val = v
+			n++
+		}
+	}
+	return val, n
+}
+
+// hasAccessTokenParam reports whether the raw query has an access_token
+// parameter (RFC 6750 section 2.3), which Gatehouse refuses to read.
+func hasAccessTokenParam(q string) bool {
+	for q != "" {
+		var kv string
+		kv, q, _ = strings.Cut(q, "&")
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "access_token" {
+			return true
+		}
+	}
+	return false
+}
+
+func validCookieName(name string) bool {
+	return name != "" && isToken(name)
+}

@@ -1,0 +1,227 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/scopes"
+)
+
+// ErrorHandler writes the response for a refused request. err wraps one of
+// the gatehouse sentinel errors; use errors.Is and errors.As on it. An
+// ErrorHandler must never write err.Error() to the client.
+type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+// Config holds the optional settings of a [Middleware]. The zero value is
+// usable.
+type Config struct {
+	// Realm is the realm of WWW-Authenticate challenges. It may hold only
+	// visible ASCII and spaces, without '"' or '\'. Default "api".
+	Realm string
+	// ErrorHandler writes refusals. Default: a [ProblemWriter] for Realm.
+	ErrorHandler ErrorHandler
+	// Matcher matches granted scopes against the ones RequireScopes and
+	// RequireAnyScope ask for. Default [scopes.Plain] (exact and wildcard
+	// matches, no implications).
+	Matcher *scopes.Matcher
+	// CrossOrigin checks requests with unsafe methods that are
+	// authenticated by a cookie (requests authenticated by a header are
+	// not subject to it). Default: a new http.CrossOriginProtection, which
+	// allows same-origin requests and requests without Origin or
+	// Sec-Fetch-Site (non-browser clients).
+	CrossOrigin *http.CrossOriginProtection
+	// Observer, when set, is told of every decision. Default none.
+	Observer Observer
+}
+
+// Observer receives authentication events. Implementations must be fast and
+// safe for concurrent use; they run on the request path.
+type Observer interface {
+	// Authenticated is called with the principal of an accepted request.
+	Authenticated(r *http.Request, p *gatehouse.Principal)
+	// Refused is called with the error of a refused request before the
+	// error handler runs.
+	Refused(r *http.Request, err error)
+}
+
+// Middleware authenticates requests. Build one with [New]; it is immutable
+// and safe for concurrent use.
+type Middleware struct {
+	auths    []gatehouse.Authenticator
+	cookies  []string
+	onError  ErrorHandler
+	matcher  *scopes.Matcher
+	cop      *http.CrossOriginProtection
+	observer Observer
+}
+
+// CookieAuthenticator is implemented by authenticators that read a cookie
+// (sessions). The middleware looks for that cookie when a request has no
+// Authorization header.
+type CookieAuthenticator interface {
+	gatehouse.Authenticator
+	CookieName() string
+}
+
+// Challenger is implemented by authenticators of a scheme other than Bearer
+// (Basic), so that 401 responses also offer their challenge.
+type Challenger interface {
+	gatehouse.Authenticator
+	// Challenge returns the scheme's challenge for realm, for example
+	// `Basic realm="api", charset="UTF-8"`. It must hold only safe
+	// characters.
+	Challenge(realm string) string
+}
+
+// New returns a middleware that tries auths in order. At least one
+// authenticator is required.
+func New(cfg Config, auths ...gatehouse.Authenticator) (*Middleware, error) {
+	if len(auths) == 0 {
+		return nil, errors.New("middleware: at least one authenticator is required")
+	}
+	m := &Middleware{
+		auths:    append([]gatehouse.Authenticator(nil), auths...),
+		onError:  cfg.ErrorHandler,
+		matcher:  cfg.Matcher,
+		cop:      cfg.CrossOrigin,
+		observer: cfg.Observer,
+	}
+	for i, a := range auths {
+		if a == nil {
+			return nil, fmt.Errorf("middleware: authenticator %d is nil", i)
+		}
+		if c, ok := a.(CookieAuthenticator); ok {
+			name := c.CookieName()
+			if !validCookieName(name) {
+				return nil, fmt.Errorf("middleware: authenticator %d has an invalid cookie name", i)
+			}
+			m.cookies = append(m.cookies, name)
+		}
+	}
+	if m.onError == nil {
+		var extra []string
+		realm := cfg.Realm
+		if realm == "" {
+			realm = "api"
+		}
+		for _, a := range auths {
+			if c, ok := a.(Challenger); ok {
+				extra = append(extra, c.Challenge(realm))
+			}
+		}
+		pw, err := NewProblemWriter(ProblemConfig{Realm: cfg.Realm, ExtraChallenges: extra})
+		if err != nil {
+			return nil, err
+		}
+		m.onError = pw.WriteError
+	} else if cfg.Realm != "" && !safeHeaderText(cfg.Realm) {
+		return nil, errors.New("middleware: realm holds characters not allowed in a header")
+	}
+	if m.matcher == nil {
+		m.matcher = scopes.Plain
+	}
+	if m.cop == nil {
+		m.cop = http.NewCrossOriginProtection()
+	}
+	return m, nil
+}
+
+// Check authenticates r without serving it: it returns the principal, or an
+// error wrapping a gatehouse sentinel. It is the pure half of
+// [Middleware.Handler].
+func (m *Middleware) Check(r *http.Request) (*gatehouse.Principal, error) {
+	c, err := m.extract(r)
+	if err != nil {
+		return nil, err
+	}
+	if c.Source == gatehouse.SourceCookie && !safeMethod(r.Method) {
+		if err := m.cop.Check(r); err != nil {
+			return nil, errCrossOrigin
+		}
+	}
+	return m.authenticate(r, c)
+}
+
+func (m *Middleware) authenticate(r *http.Request, c gatehouse.Credential) (*gatehouse.Principal, error) {
+	for _, a := range m.auths {
+		if a.Accepts(c) {
+			return call(a, r, c)
+		}
+	}
+	return nil, errNotAccepted
+}
+
+// call runs one authenticator and turns a panic or a nil principal into a
+// 503: a broken authenticator fails closed.
+func call(a gatehouse.Authenticator, r *http.Request, c gatehouse.Credential) (p *gatehouse.Principal, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p, err = nil, gatehouse.Unavailable(fmt.Errorf("middleware: authenticator panicked: %v", v))
+		}
+	}()
+	p, err = a.Authenticate(r.Context(), c)
+	if err == nil && p == nil {
+		return nil, gatehouse.Unavailable(errors.New("middleware: authenticator returned no principal and no error"))
+	}
+	return p, err
+}
+
+// Handler requires every request to be authenticated and serves next with
+// the principal in the request context ([gatehouse.FromContext]).
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := m.Check(r)
+		if err != nil {
+			m.refuse(w, r, err)
+			return
+		}
+		if m.observer != nil {
+			m.observer.Authenticated(r, p)
+		}
+		next.ServeHTTP(w, r.WithContext(gatehouse.NewContext(r.Context(), p)))
+	})
+}
+
+// Optional serves requests without any credential as they are (no principal
+// in the context) and authenticates the others as [Middleware.Handler]
+// does: a bad credential is still refused.
+func (m *Middleware) Optional(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := m.Check(r)
+		if errors.Is(err, gatehouse.ErrNoCredentials) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err != nil {
+			m.refuse(w, r, err)
+			return
+		}
+		if m.observer != nil {
+			m.observer.Authenticated(r, p)
+		}
+		next.ServeHTTP(w, r.WithContext(gatehouse.NewContext(r.Context(), p)))
+	})
+}
+
+// Error writes err through the middleware's error handler, for handlers
+// that refuse a request themselves.
+func (m *Middleware) Error(w http.ResponseWriter, r *http.Request, err error) {
+	m.refuse(w, r, err)
+}
+
+func (m *Middleware) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if m.observer != nil {
+		m.observer.Refused(r, err)
+	}
+	m.onError(w, r, err)
+}
+
+func safeMethod(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
+}

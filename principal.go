@@ -1,0 +1,69 @@
+package gatehouse
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// Kind says which kind of credential authenticated a [Principal].
+type Kind string
+
+// The kinds of credential Gatehouse authenticates.
+const (
+	KindAPIKey  Kind = "api_key"
+	KindJWT     Kind = "jwt"
+	KindSession Kind = "session"
+	KindBasic   Kind = "basic"
+)
+
+// Principal is who a request is authenticated as. A Principal is immutable
+// once built: authenticators share one value between requests (often straight
+// from a cache), so callers must not modify it or the slices and maps it
+// holds. It is safe for concurrent use by any number of readers.
+type Principal struct {
+	// ID is the stable subject identifier: the user ID that owns a key, the
+	// JWT "sub" claim, the user of a session.
+	ID string
+	// Kind is the kind of credential that was presented.
+	Kind Kind
+	// TenantID is the organization the principal acts in; empty when the
+	// application has no tenants.
+	TenantID string
+	// Scopes are the scopes granted to this credential, as written in the
+	// record or token (no implication applied).
+	Scopes []string
+	// KeyID is the record ID of the API key (or session, or registered JWT
+	// key) that authenticated the request; empty when there is none.
+	KeyID string
+	// ExpiresAt is when the credential stops being valid; zero if never.
+	ExpiresAt time.Time
+	// Metadata carries application-defined attributes copied from the
+	// credential's record. Read-only.
+	Metadata map[string]string
+	// Claims holds the verified claims of a JWT, nil for other kinds.
+	// Read-only.
+	Claims map[string]any
+}
+
+// HasScope reports whether s is one of the principal's scopes, by exact
+// match. Use the scopes package for wildcard and implication-aware checks.
+func (p *Principal) HasScope(s string) bool {
+	return p != nil && slices.Contains(p.Scopes, s)
+}
+
+// contextKey is the unexported type of the key under which the principal is
+// stored, so that no other package can read or overwrite it.
+type contextKey struct{}
+
+// NewContext returns a copy of ctx that carries p.
+func NewContext(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, contextKey{}, p)
+}
+
+// FromContext returns the principal stored in ctx by [NewContext] and whether
+// there was one.
+func FromContext(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(contextKey{}).(*Principal)
+	return p, ok && p != nil
+}

@@ -1,0 +1,196 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"golang.org/x/sync/singleflight"
+)
+
+// CacheConfig configures the caches in front of a store. The zero value is
+// usable: every field documents its default.
+type CacheConfig struct {
+	// Size bounds the number of cached records. Default 10,000.
+	Size int
+	// NegativeSize bounds the number of remembered unknown digests, kept
+	// apart so that a flood of made-up credentials cannot evict real ones.
+	// Default 10,000.
+	NegativeSize int
+	// TTL is how long a record is served from the cache before it is
+	// loaded again. It bounds how stale a process can be about a change made
+	// by another process when no invalidation feed reaches it. Default 1
+	// minute.
+	TTL time.Duration
+	// NegativeTTL is how long an unknown digest is remembered. Default 5
+	// seconds.
+	NegativeTTL time.Duration
+	// LoadTimeout bounds one store call made on a miss. The call is shared
+	// by every request waiting for the same digest, so it does not end when
+	// the first of them gives up. Default 5 seconds.
+	LoadTimeout time.Duration
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+const cacheShards = 16
+
+func (c *CacheConfig) withDefaults() (CacheConfig, error) {
+	out := *c
+	if out.Size < 0 || out.NegativeSize < 0 || out.TTL < 0 || out.NegativeTTL < 0 || out.LoadTimeout < 0 {
+		return out, errors.New("store: cache config: sizes and durations must not be negative")
+	}
+	if out.Size == 0 {
+		out.Size = 10_000
+	}
+	if out.NegativeSize == 0 {
+		out.NegativeSize = 10_000
+	}
+	if out.TTL == 0 {
+		out.TTL = time.Minute
+	}
+	if out.NegativeTTL == 0 {
+		out.NegativeTTL = 5 * time.Second
+	}
+	if out.LoadTimeout == 0 {
+		out.LoadTimeout = 5 * time.Second
+	}
+	if out.Now == nil {
+		out.Now = time.Now
+	}
+	return out, nil
+}
+
+type cacheEntry[V any] struct {
+	v     V
+	until time.Time
+}
+
+// digestCache is the engine shared by the key and session caches: a sharded
+// LRU of records by digest, an LRU of unknown digests, singleflight loads,
+// and an epoch that keeps a load which began before an invalidation from
+// putting a stale record back.
+type digestCache[V any] struct {
+	cfg    CacheConfig
+	shards [cacheShards]*lru.Cache[Digest, *cacheEntry[V]]
+	neg    *lru.Cache[Digest, time.Time]
+	group  singleflight.Group
+
+	mu    sync.Mutex // held to change epoch and to insert
+	epoch atomic.Uint64
+}
+
+func newDigestCache[V any](cfg CacheConfig) (*digestCache[V], error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &digestCache[V]{cfg: cfg}
+	per := max(1, cfg.Size/cacheShards)
+	for i := range c.shards {
+		if c.shards[i], err = lru.New[Digest, *cacheEntry[V]](per); err != nil {
+			return nil, fmt.Errorf("store: cache: %w", err)
+		}
+	}
+	if c.neg, err = lru.New[Digest, time.Time](cfg.NegativeSize); err != nil {
+		return nil, fmt.Errorf("store: cache: %w", err)
+	}
+	return c, nil
+}
+
+func (c *digestCache[V]) shard(d Digest) *lru.Cache[Digest, *cacheEntry[V]] {
+	return c.shards[d[0]%cacheShards]
+}
+
+// get returns the cached value for d, or loads it with load.
+func (c *digestCache[V]) get(ctx context.Context, d Digest, now time.Time, load func(context.Context, Digest) (V, error)) (V, error) {
+	if e, ok := c.shard(d).Get(d); ok && now.Before(e.until) {
+		return e.v, nil
+	}
+	if until, ok := c.neg.Get(d); ok && now.Before(until) {
+		var zero V
+		return zero, ErrNotFound
+	}
+	return c.load(ctx, d, load)
+}
+
+func (c *digestCache[V]) load(ctx context.Context, d Digest, load func(context.Context, Digest) (V, error)) (V, error) {
+	e0 := c.epoch.Load()
+	var k [len(Digest{}) + 8]byte
+	copy(k[:], d[:])
+	binary.LittleEndian.PutUint64(k[len(d):], e0)
+	ch := c.group.DoChan(string(k[:]), func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.LoadTimeout)
+		defer cancel()
+		v, err := safeLoad(lctx, d, load)
+		now := c.cfg.Now()
+		c.mu.Lock()
+		if c.epoch.Load() == e0 {
+			switch {
+			case err == nil:
+				c.shard(d).Add(d, &cacheEntry[V]{v: v, until: now.Add(c.cfg.TTL)})
+				c.neg.Remove(d)
+			case errors.Is(err, ErrNotFound):
+				c.neg.Add(d, now.Add(c.cfg.NegativeTTL))
+			}
+		}
+		c.mu.Unlock()
+		return v, err
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			var zero V
+			return zero, r.Err
+		}
+		return r.Val.(V), nil
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
+}
+
+// safeLoad calls load and turns a panic into an error, so that a broken
+// backend cannot take the process down through the singleflight goroutine.
+func safeLoad[V any](ctx context.Context, d Digest, load func(context.Context, Digest) (V, error)) (v V, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: backend panicked: %v", p)
+		}
+	}()
+	return load(ctx, d)
+}
+
+// invalidate drops d from the cache. Loads that began before it do not put
+// their result back.
+func (c *digestCache[V]) invalidate(d Digest) {
+	c.mu.Lock()
+	c.epoch.Add(1)
+	c.shard(d).Remove(d)
+	c.neg.Remove(d)
+	c.mu.Unlock()
+}
+
+func (c *digestCache[V]) invalidateAll() {
+	c.mu.Lock()
+	c.epoch.Add(1)
+	for _, s := range c.shards {
+		s.Purge()
+	}
+	c.neg.Purge()
+	c.mu.Unlock()
+}
+
+// lens returns the number of cached records and of remembered unknown
+// digests.
+func (c *digestCache[V]) lens() (positive, negative int) {
+	for _, s := range c.shards {
+		positive += s.Len()
+	}
+	return positive, c.neg.Len()
+}

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// Errors returned by every backend. Test with errors.Is.
+var (
+	// ErrNotFound means the record does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict means a record with the same ID, digest or unique field
+	// already exists.
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Digest is the SHA-256 or HMAC-SHA-256 digest of a secret (an API key, a
+// session ID). Secrets are stored and looked up only by digest.
+type Digest [32]byte
+
+// Key is an API key record. The plaintext key is never stored.
+type Key struct {
+	ID          string
+	Digest      Digest
+	Prefix      string // the application prefix, e.g. "cpx_live."
+	Last4       string // the last 4 characters of the key, for display
+	Name        string
+	Description string
+	OwnerID     string // the user who owns the key
+	TenantID    string // the organization the key acts in
+	Scopes      []string
+	Role        string // when set, scopes come from the application's roles
+	CreatedBy   string // the principal that created the key
+	CreatedAt   time.Time
+	ExpiresAt   time.Time // zero: never
+	LastUsedAt  time.Time // zero: never used
+	RevokedAt   time.Time // zero: not revoked
+	Metadata    map[string]string
+}
+
+// Revoked reports whether the key has been revoked.
+func (k *Key) Revoked() bool { return !k.RevokedAt.IsZero() }
+
+// ExpiredAt reports whether the key is expired at t. A key is valid up to,
+// but not at, its expiry instant.
+func (k *Key) ExpiredAt(t time.Time) bool {
+	return !k.ExpiresAt.IsZero() && !t.Before(k.ExpiresAt)
+}
+
+// Clone returns a deep copy of k.
+func (k *Key) Clone() *Key {
+	c := *k
+	if k.Scopes != nil {
+		c.Scopes = append([]string(nil), k.Scopes...)
+	}
+	if k.Metadata != nil {
+		c.Metadata = make(map[string]string, len(k.Metadata))
+		for a, b := range k.Metadata {
+			c.Metadata[a] = b
+		}
+	}
+	return &c
+}
+
+// KeyFilter selects keys for [KeyStore.ListKeys]. Empty fields match all.
+type KeyFilter struct {
+	OwnerID        string
+	TenantID       string
+	IncludeRevoked bool
+	// After is the cursor: the ID of the last key of the previous page.
+	After string
+	// Limit is the page size; 0 means 100, and it is capped at 1000.
+	Limit int
+}
+
+// PageLimit returns the effective page size of a Limit value.
+func PageLimit(limit int) int {
+	switch {
+	case limit <= 0:
+		return 100
+	case limit > 1000:
+		return 1000
+	}
+	return limit
+}
+
+// KeyUpdate holds the fields [KeyStore.UpdateKey] may change; nil fields
+// are left as they are. A key's value, digest, owner, tenant and scopes never
+// change: rotation creates a new key.
+type KeyUpdate struct {
+	Name        *string
+	Description *string
+	// ExpiresAt sets the expiry; a pointer to the zero time removes it.
+	ExpiresAt *time.Time
+}
+
+// KeyStore persists API keys. Keys are ordered by ID, which [NewID] makes
+// sortable by creation time.
+type KeyStore interface {
+	// CreateKey stores k. ErrConflict if its ID or digest exists.
+	CreateKey(ctx context.Context, k *Key) error
+	// KeyByDigest returns the key with digest d, revoked or not.
+	KeyByDigest(ctx context.Context, d Digest) (*Key, error)
+	// KeyByID returns the key with the given ID, revoked or not.
+	KeyByID(ctx context.Context, id string) (*Key, error)
+	// ListKeys returns up to f.Limit keys matching f with IDs after
+	// f.After, in ID order, and the cursor of the next page ("" at the
+	// end).
+	ListKeys(ctx context.Context, f KeyFilter) (keys []*Key, next string, err error)
+	// UpdateKey applies u and returns the updated key.
+	UpdateKey(ctx context.Context, id string, u KeyUpdate) (*Key, error)
+	// RevokeKey marks the key revoked at t and returns it. Revoking a
+	// revoked key keeps the first revocation time.
+	RevokeKey(ctx context.Context, id string, t time.Time) (*Key, error)
+	// DeleteKey removes the key; a missing key is not an error.
+	DeleteKey(ctx context.Context, id string) error
+}
+
+// NewID returns a new record ID: prefix, "_", then 26 characters of
+// Crockford base32 holding a 48-bit millisecond timestamp and 80 random bits,
+// so that IDs sort by creation time.
+func NewID(prefix string) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	_, _ = rand.Read(b[6:])
+	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+	out := make([]byte, 0, len(prefix)+27)
+	out = append(out, prefix...)
+	out = append(out, '_')
+	// 128 bits as 26 base32 digits, most significant first.
+	hi := binary.BigEndian.Uint64(b[:8])
+	lo := binary.BigEndian.Uint64(b[8:])
+	for i := 25; i >= 0; i-- {
+		shift := uint(i * 5)
+		var v uint64
+		switch {
+		case shift >= 64:
+			v = hi >> (shift - 64)
+		case shift > 59:
+			v = lo>>shift | hi<<(64-shift)
+		default:
+			v = lo >> shift
+		}
+		out = append(out, alphabet[v&31])
+	}
+	return string(out)
+}
