@@ -117,6 +117,12 @@ func (f Format) Parse(key string) error {
 	return nil
 }
 
+// shapeOK reports whether key has the prefix and the length of the format,
+// the cheap part of Parse.
+func (f Format) shapeOK(key string) bool {
+	return f.prefix != "" && len(key) == len(f.prefix)+bodyLen && key[:len(f.prefix)] == f.prefix
+}
+
 // Last4 returns the last 4 characters of key, stored for display.
 func Last4(key string) string {
 	if len(key) < 4 {

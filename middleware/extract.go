@@ -101,16 +101,29 @@ func ParseAuthorization(v string) (gatehouse.Credential, error) {
 	return gatehouse.Credential{Source: gatehouse.SourceHeader, Scheme: scheme, Value: rest}, nil
 }
 
+// token68Chars marks ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/".
+var token68Chars = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~+/" {
+		t[c] = true
+	}
+	return t
+}()
+
 // isToken68 reports whether s is 1*( ALPHA / DIGIT / "-" / "." / "_" / "~"
 // / "+" / "/" ) *"=".
 func isToken68(s string) bool {
 	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-			break
-		}
+	for i < len(s) && token68Chars[s[i]] {
+		i++
 	}
 	if i == 0 {
 		return false

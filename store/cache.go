@@ -107,6 +107,16 @@ func (c *digestCache[V]) shard(d Digest) *lru.Cache[Digest, *cacheEntry[V]] {
 	return c.shards[d[0]%cacheShards]
 }
 
+// peek returns the cached value for d if it is fresh at now, without
+// consulting the negative cache or the store.
+func (c *digestCache[V]) peek(d Digest, now time.Time) (V, bool) {
+	if e, ok := c.shard(d).Get(d); ok && now.Before(e.until) {
+		return e.v, true
+	}
+	var zero V
+	return zero, false
+}
+
 // get returns the cached value for d, or loads it with load.
 func (c *digestCache[V]) get(ctx context.Context, d Digest, now time.Time, load func(context.Context, Digest) (V, error)) (V, error) {
 	if e, ok := c.shard(d).Get(d); ok && now.Before(e.until) {

@@ -14,7 +14,7 @@ import (
 // every stored digest unreachable.
 //
 // A Hasher is immutable and safe for concurrent use. Sum does not allocate
-// for secrets up to 256 bytes.
+// for secrets up to 128 bytes.
 type Hasher struct {
 	peppered bool
 	ipad     [sha256.BlockSize]byte
@@ -56,7 +56,7 @@ func NewHasher(pepper []byte) (*Hasher, error) {
 // Peppered reports whether h computes HMAC-SHA-256 with a pepper.
 func (h *Hasher) Peppered() bool { return h != nil && h.peppered }
 
-const maxStackSecret = 256
+const maxStackSecret = 128
 
 // Sum returns the digest of secret.
 func (h *Hasher) Sum(secret string) Digest {

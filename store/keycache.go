@@ -71,6 +71,13 @@ func (kc *KeyCache) LookupAt(ctx context.Context, d Digest, now time.Time) (*Cac
 	return kc.c.get(ctx, d, now, kc.loadFn)
 }
 
+// PeekAt returns the cached key for d when it is in the cache and fresh at
+// now. It never calls the store. Like LookupAt, it does not check
+// revocation or expiry.
+func (kc *KeyCache) PeekAt(d Digest, now time.Time) (*CachedKey, bool) {
+	return kc.c.peek(d, now)
+}
+
 func (kc *KeyCache) load(ctx context.Context, d Digest) (*CachedKey, error) {
 	k, err := kc.inner.KeyByDigest(ctx, d)
 	if err != nil {
