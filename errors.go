@@ -75,6 +75,11 @@ type Error struct {
 	Reason Reason
 	Detail string
 	Cause  error
+	// KeyID and TenantID identify the credential's record when it was
+	// found (a revoked or expired key), for audit logs. Never sent to the
+	// client.
+	KeyID    string
+	TenantID string
 }
 
 // Error returns the message for logs: the sentinel, the reason and the cause.

@@ -31,6 +31,10 @@ type Config struct {
 	// Now is the clock used for expiry checks. Default: the KeyCache's
 	// clock when keys is one, else time.Now.
 	Now func() time.Time
+	// Usage, when set, records when each key was last used, coalesced in
+	// memory (at most once a second per key) and written in batches by the
+	// recorder, never on the request path. Default: not recorded.
+	Usage *store.UsageRecorder
 }
 
 // Authenticator verifies API keys of one [Format]. It is safe for
@@ -42,6 +46,7 @@ type Authenticator struct {
 	hasher    *store.Hasher
 	principal func(*store.Key) *gatehouse.Principal
 	now       func() time.Time
+	usage     *store.UsageRecorder
 }
 
 var _ gatehouse.Authenticator = (*Authenticator)(nil)
@@ -55,7 +60,7 @@ func NewAuthenticator(f Format, keys store.KeyStore, cfg Config) (*Authenticator
 	if keys == nil {
 		return nil, errors.New("apikey: nil key store")
 	}
-	a := &Authenticator{format: f, keys: keys, hasher: cfg.Hasher, principal: cfg.Principal, now: cfg.Now}
+	a := &Authenticator{format: f, keys: keys, hasher: cfg.Hasher, principal: cfg.Principal, now: cfg.Now, usage: cfg.Usage}
 	a.cache, _ = keys.(*store.KeyCache)
 	if a.hasher == nil {
 		a.hasher, _ = store.NewHasher(nil)
@@ -131,6 +136,9 @@ func (a *Authenticator) Verify(ctx context.Context, key string) (*gatehouse.Prin
 		if err := check(ck.Key, now); err != nil {
 			return nil, err
 		}
+		if a.usage != nil {
+			ck.Touch(now, a.usage)
+		}
 		return ck.Principal(a.principal), nil
 	}
 	if err := a.parse(key); err != nil {
@@ -145,6 +153,9 @@ func (a *Authenticator) Verify(ctx context.Context, key string) (*gatehouse.Prin
 	}
 	if err := check(k, now); err != nil {
 		return nil, err
+	}
+	if a.usage != nil {
+		a.usage.Record(k.ID, now)
 	}
 	return a.principal(k), nil
 }
@@ -167,14 +178,21 @@ func lookupError(err error) error {
 	return gatehouse.Unavailable(err)
 }
 
+// check refuses a revoked or expired key. The refusal names the key and
+// its tenant for the audit log (never for the client).
 func check(k *store.Key, now time.Time) error {
-	if k.Revoked() {
-		return errRevoked
+	var base *gatehouse.Error
+	switch {
+	case k.Revoked():
+		base = errRevoked
+	case k.ExpiredAt(now):
+		base = errExpired
+	default:
+		return nil
 	}
-	if k.ExpiredAt(now) {
-		return errExpired
-	}
-	return nil
+	e := *base
+	e.KeyID, e.TenantID = k.ID, k.TenantID
+	return &e
 }
 
 // PrincipalOf is the default mapping of a key to a principal: the owner is

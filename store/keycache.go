@@ -20,6 +20,7 @@ type CachedKey struct {
 	// Key is the record. Do not modify it.
 	Key       *Key
 	principal atomic.Pointer[gatehouse.Principal]
+	lastUsed  atomic.Int64 // unix nanoseconds of the last recorded use
 }
 
 // Principal returns the principal built for this key, building it with

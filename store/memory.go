@@ -15,13 +15,18 @@ type Memory struct {
 	mu       sync.RWMutex
 	keys     map[string]*Key // by ID
 	byDigest map[Digest]string
+	users    map[string]*User // by ID
+	byEmail  map[string]string
+	reminded map[reminderKey]bool
 }
 
 var _ KeyStore = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory store.
 func NewMemory() *Memory {
-	return &Memory{keys: map[string]*Key{}, byDigest: map[Digest]string{}}
+	m := &Memory{keys: map[string]*Key{}, byDigest: map[Digest]string{}}
+	m.initLifecycleLocked()
+	return m
 }
 
 // CreateKey implements [KeyStore].

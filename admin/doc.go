@@ -1,0 +1,24 @@
+// Package admin manages the lifecycle of API keys: creation (the key shown
+// once), listing by last 4, updates of name, description and expiry,
+// revocation, rotation with an optional grace period, an expiry policy,
+// reminders before expiry, and the management HTTP API.
+//
+// Who may do what is enforced by the [Manager], not only by the handler:
+// every authenticated principal manages their own keys; managing other
+// users' keys needs the admin scope and the org admin level (inside the
+// admin's own tenant) or the super admin level (any tenant); another
+// tenant's keys are reported missing (404), never forbidden; and a key
+// never gets scopes its creator lacks.
+//
+//	keys, _ := store.NewKeyCache(db, store.CacheConfig{})
+//	mgr, err := admin.NewManager(keys, db, format, admin.Config{
+//		Policy: admin.Policy{RequireExpiry: true, MaxLifetimeDays: 90, DefaultLifetimeDays: 30},
+//	})
+//	api, err := admin.NewHandler(mgr, authMiddleware, admin.HandlerConfig{})
+//	mux.Handle("/api/auth/api-keys", api)
+//	mux.Handle("/api/auth/api-keys/", api)
+//
+// Audit events (gatehouse.key.created, .updated, .rotated, .revoked, and
+// gatehouse.auth.refused from [NewAuditObserver]) go to log/slog and never
+// carry a key, a digest or a token.
+package admin

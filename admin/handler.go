@@ -1,0 +1,313 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/scopes"
+)
+
+// HandlerConfig holds the optional settings of [NewHandler]. The zero
+// value is usable.
+type HandlerConfig struct {
+	// Prefix is the path the API is served under. Default
+	// "/api/auth/api-keys".
+	Prefix string
+	// MaxBody caps request bodies, in bytes. Default 64 KiB.
+	MaxBody int64
+}
+
+// NewHandler returns the management API, authenticated by mw:
+//
+//	POST   {prefix}              create; 201 {"key": "...", "api_key": {...}}: the key is shown this once
+//	GET    {prefix}              list (?owner_id= &tenant_id= &include_revoked=true &after= &limit=)
+//	GET    {prefix}/{id}         one key
+//	PATCH  {prefix}/{id}         name, description, expires_at, expires_in_days; anything else is a 400
+//	DELETE {prefix}/{id}         revoke
+//	POST   {prefix}/{id}/rotate  {"grace_seconds": 86400} optional; 201 with the new key once
+//
+// Refusals are problem+json: 400 for malformed JSON or unknown members,
+// 422 with an "errors" member naming each invalid field, 403, 404 (also
+// for another tenant's keys), 503. Mount it on any router at Prefix.
+func NewHandler(m *Manager, mw *middleware.Middleware, cfg HandlerConfig) (http.Handler, error) {
+	if m == nil || mw == nil {
+		return nil, errors.New("admin: nil manager or middleware")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "/api/auth/api-keys"
+	}
+	if !strings.HasPrefix(cfg.Prefix, "/") || strings.HasSuffix(cfg.Prefix, "/") || strings.ContainsAny(cfg.Prefix, "{} ") {
+		return nil, errors.New("admin: prefix must start with / and not end with /")
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 64 << 10
+	}
+	h := &handler{m: m, mw: mw, maxBody: cfg.MaxBody}
+	mux := http.NewServeMux()
+	p := cfg.Prefix
+	mux.HandleFunc("POST "+p, h.create)
+	mux.HandleFunc("GET "+p, h.list)
+	mux.HandleFunc("GET "+p+"/{id}", h.get)
+	mux.HandleFunc("PATCH "+p+"/{id}", h.update)
+	mux.HandleFunc("DELETE "+p+"/{id}", h.revoke)
+	mux.HandleFunc("POST "+p+"/{id}/rotate", h.rotate)
+	mux.HandleFunc(p, h.notAllowed)
+	mux.HandleFunc(p+"/", h.notAllowed)
+	return mw.Handler(mux), nil
+}
+
+type handler struct {
+	m       *Manager
+	mw      *middleware.Middleware
+	maxBody int64
+}
+
+func (h *handler) notAllowed(w http.ResponseWriter, r *http.Request) {
+	problem(w, http.StatusMethodNotAllowed, "method_not_allowed", "This method is not supported on this path", nil)
+}
+
+type createBody struct {
+	Name          string            `json:"name"`
+	Description   string            `json:"description"`
+	Scopes        json.RawMessage   `json:"scopes"`
+	Role          string            `json:"role"`
+	ExpiresAt     json.RawMessage   `json:"expires_at"`
+	ExpiresInDays *int              `json:"expires_in_days"`
+	OwnerID       string            `json:"owner_id"`
+	TenantID      string            `json:"tenant_id"`
+	Metadata      map[string]string `json:"metadata"`
+}
+
+func (h *handler) create(w http.ResponseWriter, r *http.Request) {
+	var b createBody
+	if !h.decode(w, r, &b, "name, description, scopes, role, expires_at, expires_in_days, owner_id, tenant_id and metadata") {
+		return
+	}
+	v := &ValidationError{Fields: map[string]string{}}
+	var sc []string
+	if len(b.Scopes) > 0 {
+		var err error
+		if sc, err = scopes.ParseJSON(b.Scopes); err != nil {
+			v.Fields["scopes"] = "must be an array of scopes: each 1 to 128 visible ASCII characters without \" \\ or ,"
+		}
+	}
+	exp := expiryOf(v, b.ExpiresAt, b.ExpiresInDays)
+	if len(b.Metadata) > 32 {
+		v.Fields["metadata"] = "at most 32 entries"
+	}
+	if len(v.Fields) > 0 {
+		h.fail(w, r, v)
+		return
+	}
+	p, _ := gatehouse.FromContext(r.Context())
+	c, err := h.m.Create(r.Context(), p, CreateRequest{
+		Name: b.Name, Description: b.Description, Scopes: sc, Role: b.Role, Expiry: exp,
+		OwnerID: b.OwnerID, TenantID: b.TenantID, Metadata: b.Metadata,
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"key": c.Key, "api_key": ToJSON(c.Record, h.m.now())})
+}
+
+// expiryOf reads expires_at (RFC 3339, or null to remove) and
+// expires_in_days.
+func expiryOf(v *ValidationError, at json.RawMessage, days *int) Expiry {
+	var e Expiry
+	if len(at) > 0 {
+		e.Set = true
+		if !bytes.Equal(bytes.TrimSpace(at), []byte("null")) {
+			var s string
+			t, err := time.Time{}, json.Unmarshal(at, &s)
+			if err == nil {
+				t, err = time.Parse(time.RFC3339, s)
+			}
+			if err != nil {
+				v.Fields["expires_at"] = "must be an RFC 3339 time such as 2027-01-31T00:00:00Z, or null"
+			}
+			e.At = t
+		}
+	}
+	if days != nil {
+		if e.Set {
+			v.Fields["expires_in_days"] = "give expires_at or expires_in_days, not both"
+		}
+		e.InDays, e.Days = true, *days
+	}
+	return e
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req := ListRequest{OwnerID: q.Get("owner_id"), TenantID: q.Get("tenant_id"), After: q.Get("after")}
+	v := &ValidationError{Fields: map[string]string{}}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			v.Fields["limit"] = "must be a whole number from 1 to 1000"
+		}
+		req.Limit = n
+	}
+	switch q.Get("include_revoked") {
+	case "", "false":
+	case "true":
+		req.IncludeRevoked = true
+	default:
+		v.Fields["include_revoked"] = "must be true or false"
+	}
+	if len(v.Fields) > 0 {
+		h.fail(w, r, v)
+		return
+	}
+	p, _ := gatehouse.FromContext(r.Context())
+	keys, next, err := h.m.List(r.Context(), p, req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	now := h.m.now()
+	out := make([]KeyJSON, len(keys))
+	for i, k := range keys {
+		out[i] = ToJSON(k, now)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"api_keys": out, "next": next})
+}
+
+func (h *handler) get(w http.ResponseWriter, r *http.Request) {
+	p, _ := gatehouse.FromContext(r.Context())
+	k, err := h.m.Get(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ToJSON(k, h.m.now()))
+}
+
+type updateBody struct {
+	Name          *string         `json:"name"`
+	Description   *string         `json:"description"`
+	ExpiresAt     json.RawMessage `json:"expires_at"`
+	ExpiresInDays *int            `json:"expires_in_days"`
+}
+
+func (h *handler) update(w http.ResponseWriter, r *http.Request) {
+	var b updateBody
+	if !h.decode(w, r, &b, "name, description, expires_at and expires_in_days") {
+		return
+	}
+	v := &ValidationError{Fields: map[string]string{}}
+	exp := expiryOf(v, b.ExpiresAt, b.ExpiresInDays)
+	if len(v.Fields) > 0 {
+		h.fail(w, r, v)
+		return
+	}
+	p, _ := gatehouse.FromContext(r.Context())
+	k, err := h.m.Update(r.Context(), p, r.PathValue("id"), UpdateRequest{Name: b.Name, Description: b.Description, Expiry: exp})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ToJSON(k, h.m.now()))
+}
+
+func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
+	p, _ := gatehouse.FromContext(r.Context())
+	k, err := h.m.Revoke(r.Context(), p, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ToJSON(k, h.m.now()))
+}
+
+type rotateBody struct {
+	GraceSeconds *int64 `json:"grace_seconds"`
+}
+
+func (h *handler) rotate(w http.ResponseWriter, r *http.Request) {
+	var b rotateBody
+	if r.ContentLength != 0 && !h.decode(w, r, &b, "grace_seconds") {
+		return
+	}
+	var grace time.Duration
+	if b.GraceSeconds != nil {
+		if *b.GraceSeconds < 0 || *b.GraceSeconds > int64(h.m.maxGrace/time.Second) {
+			h.fail(w, r, &ValidationError{Fields: map[string]string{"grace_seconds": "must be 0 to " + strconv.FormatInt(int64(h.m.maxGrace/time.Second), 10)}})
+			return
+		}
+		grace = time.Duration(*b.GraceSeconds) * time.Second
+	}
+	p, _ := gatehouse.FromContext(r.Context())
+	res, err := h.m.Rotate(r.Context(), p, r.PathValue("id"), grace)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	now := h.m.now()
+	writeJSON(w, http.StatusCreated, map[string]any{"key": res.Key, "api_key": ToJSON(res.Record, now), "old_api_key": ToJSON(res.Old, now)})
+}
+
+// decode reads a JSON object into dst: at most maxBody bytes, no unknown
+// members, nothing after it. allowed names the members for the error.
+func (h *handler) decode(w http.ResponseWriter, r *http.Request, dst any, allowed string) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		problem(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as application/json", nil)
+		return false
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.maxBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(dst)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("trailing data")
+	}
+	if err != nil {
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			problem(w, http.StatusRequestEntityTooLarge, "body_too_large", "The request body is larger than "+strconv.FormatInt(h.maxBody, 10)+" bytes", nil)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			problem(w, http.StatusBadRequest, "unknown_field", "The body has a member this endpoint does not accept: it takes "+allowed, nil)
+		default:
+			problem(w, http.StatusBadRequest, "malformed_body", "The body must be one JSON object with "+allowed, nil)
+		}
+		return false
+	}
+	return true
+}
+
+// fail writes the problem for a manager error.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var v *ValidationError
+	var f *forbidden
+	switch {
+	case errors.As(err, &v):
+		problem(w, http.StatusUnprocessableEntity, "invalid_body", "Some fields are invalid: see errors", v.Fields)
+	case errors.Is(err, ErrNotFound):
+		problem(w, http.StatusNotFound, "not_found", "No such API key", nil)
+	case errors.As(err, &f):
+		problem(w, http.StatusForbidden, "forbidden", f.detail, nil)
+	default:
+		h.mw.Error(w, r, err)
+	}
+}
+
+func problem(w http.ResponseWriter, status int, code, detail string, fields map[string]string) {
+	middleware.WriteProblem(w, middleware.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status,
+		Detail: detail, Code: code, Errors: fields})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

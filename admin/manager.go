@@ -1,0 +1,513 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/apikey"
+	"github.com/gatehouse-go/gatehouse/scopes"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// Config holds the optional settings of a [Manager]. The zero value is
+// usable.
+type Config struct {
+	// Hasher computes key digests; it must be the authenticator's.
+	// Default: SHA-256 without a pepper.
+	Hasher *store.Hasher
+	// Roles maps role names to scopes. Default [scopes.DefaultRoles].
+	Roles scopes.Roles
+	// Matcher decides whether the creator's scopes cover a new key's.
+	// Default [scopes.Plain].
+	Matcher *scopes.Matcher
+	// AdminScope is the scope needed to manage other users' keys.
+	// Default "admin".
+	AdminScope string
+	// Policy is the expiry policy. Default: none.
+	Policy Policy
+	// MaxGrace caps the rotation grace period. Default 30 days.
+	MaxGrace time.Duration
+	// Logger receives audit events. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Manager creates, lists, updates, revokes and rotates API keys on behalf
+// of an authenticated principal, and enforces who may do what: everyone
+// manages their own keys; managing other users' keys needs the admin scope
+// and the org admin level (own tenant) or super admin level (any tenant);
+// other tenants' keys are reported missing; a key never gets scopes its
+// creator lacks. It is safe for concurrent use.
+type Manager struct {
+	keys     store.KeyStore
+	users    store.UserStore
+	format   apikey.Format
+	hasher   *store.Hasher
+	roles    scopes.Roles
+	matcher  *scopes.Matcher
+	adminReq *scopes.Requirement
+	policy   Policy
+	maxGrace time.Duration
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewManager returns a manager of the keys in keys (pass the
+// store.KeyCache the authenticator uses, so that changes reach it at once)
+// owned by the users in users.
+func NewManager(keys store.KeyStore, users store.UserStore, f apikey.Format, cfg Config) (*Manager, error) {
+	if keys == nil || users == nil {
+		return nil, errors.New("admin: nil store")
+	}
+	if f.Prefix() == "" {
+		return nil, errors.New("admin: zero key format")
+	}
+	if err := cfg.Policy.validate(); err != nil {
+		return nil, err
+	}
+	m := &Manager{keys: keys, users: users, format: f, hasher: cfg.Hasher, roles: cfg.Roles,
+		matcher: cfg.Matcher, policy: cfg.Policy, maxGrace: cfg.MaxGrace, log: cfg.Logger, now: cfg.Now}
+	if m.roles == nil {
+		m.roles = scopes.DefaultRoles()
+	}
+	if err := m.roles.Validate(); err != nil {
+		return nil, err
+	}
+	m.roles = m.roles.Clone()
+	if m.matcher == nil {
+		m.matcher = scopes.Plain
+	}
+	adminScope := cfg.AdminScope
+	if adminScope == "" {
+		adminScope = "admin"
+	}
+	req, err := m.matcher.AllOf(adminScope)
+	if err != nil {
+		return nil, err
+	}
+	m.adminReq = req
+	if m.maxGrace == 0 {
+		m.maxGrace = 30 * 24 * time.Hour
+	}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	return m, nil
+}
+
+// Policy returns the manager's expiry policy.
+func (m *Manager) Policy() Policy { return m.policy }
+
+// Actor is who is acting, as the manager sees them.
+type Actor struct {
+	ID       string
+	TenantID string
+	Level    store.Level
+	Scopes   []string
+}
+
+// ActorOf resolves p to an actor: the level and tenant come from the user
+// record with p's ID; a principal without one (a service key) is a member
+// of p's tenant.
+func (m *Manager) ActorOf(ctx context.Context, p *gatehouse.Principal) (Actor, error) {
+	if p == nil {
+		return Actor{}, gatehouse.ErrNoCredentials
+	}
+	a := Actor{ID: p.ID, TenantID: p.TenantID, Level: store.LevelMember, Scopes: p.Scopes}
+	u, err := m.users.UserByID(ctx, p.ID)
+	switch {
+	case err == nil:
+		a.TenantID, a.Level = u.TenantID, u.Level
+	case !errors.Is(err, store.ErrNotFound):
+		return Actor{}, gatehouse.Unavailable(err)
+	}
+	return a, nil
+}
+
+func (m *Manager) isAdmin(a Actor) bool {
+	return a.Level != store.LevelMember && a.Level.Valid() && m.adminReq.SatisfiedBy(a.Scopes)
+}
+
+// canSee reports whether records of tenant are visible to a.
+func canSee(a Actor, tenant string) bool {
+	return a.Level == store.LevelSuperAdmin || tenant == a.TenantID
+}
+
+// authorize says whether a may act on a record of owner in tenant:
+// ErrNotFound when it is invisible, ErrForbidden when a may see but not
+// act.
+func (m *Manager) authorize(a Actor, owner, tenant string) error {
+	if !canSee(a, tenant) {
+		return ErrNotFound
+	}
+	if owner == a.ID || m.isAdmin(a) {
+		return nil
+	}
+	return &forbidden{"Managing other users' keys needs the admin scope and an admin level"}
+}
+
+// CreateRequest describes a key to create.
+type CreateRequest struct {
+	Name        string
+	Description string
+	Scopes      []string
+	Role        string
+	Expiry      Expiry
+	OwnerID     string // default: the actor
+	TenantID    string // default: the owner's tenant; must match it
+	Metadata    map[string]string
+}
+
+// Created is a new key: Key is shown once and never again.
+type Created struct {
+	Key    string
+	Record *store.Key
+}
+
+const (
+	maxName        = 200
+	maxDescription = 1000
+)
+
+func validText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func checkName(v *ValidationError, name string) {
+	switch {
+	case name == "":
+		v.Fields["name"] = "is required"
+	case len(name) > maxName || !validText(name):
+		v.Fields["name"] = "must be 1 to 200 characters without control characters"
+	}
+}
+
+func checkDescription(v *ValidationError, d string) {
+	if len(d) > maxDescription || !validText(d) {
+		v.Fields["description"] = "must be at most 1000 characters without control characters"
+	}
+}
+
+// effectiveScopes returns the scopes a key with these scopes or role has.
+func (m *Manager) effectiveScopes(sc []string, role string) []string {
+	if len(sc) > 0 {
+		return sc
+	}
+	r, _ := m.roles.Scopes(role)
+	return r
+}
+
+// Create issues a key for req.OwnerID (default the actor).
+func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req CreateRequest) (*Created, error) {
+	a, err := m.ActorOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	v := &ValidationError{Fields: map[string]string{}}
+	checkName(v, req.Name)
+	checkDescription(v, req.Description)
+	switch {
+	case len(req.Scopes) > 0 && req.Role != "":
+		v.Fields["scopes"] = "give scopes or role, not both"
+	case len(req.Scopes) == 0 && req.Role == "":
+		v.Fields["scopes"] = "give scopes or a role"
+	case req.Role != "":
+		if _, ok := m.roles.Scopes(req.Role); !ok {
+			v.Fields["role"] = "is not a known role"
+		}
+	default:
+		if err := scopes.Validate(req.Scopes); err != nil {
+			v.Fields["scopes"] = "each scope must be 1 to 128 visible ASCII characters without \" \\ or ,"
+		}
+	}
+	owner := req.OwnerID
+	if owner == "" {
+		owner = a.ID
+	}
+	tenant := a.TenantID
+	var ownerUser *store.User
+	if owner != a.ID {
+		u, err := m.users.UserByID(ctx, owner)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, ErrNotFound
+		case err != nil:
+			return nil, gatehouse.Unavailable(err)
+		}
+		ownerUser, tenant = u, u.TenantID
+	} else if u, err := m.users.UserByID(ctx, owner); err == nil {
+		ownerUser = u
+	}
+	if err := m.authorize(a, owner, tenant); err != nil {
+		return nil, err
+	}
+	if req.TenantID != "" && req.TenantID != tenant {
+		v.Fields["tenant_id"] = "must be the owner's tenant"
+	}
+	now := m.now()
+	exp, verr := m.policy.resolve(req.Expiry, now, now, true)
+	if verr != nil {
+		for k, msg := range verr.Fields {
+			v.Fields[k] = msg
+		}
+	}
+	if len(v.Fields) > 0 {
+		return nil, v
+	}
+	want := m.effectiveScopes(scopes.Normalize(req.Scopes), req.Role)
+	if !m.matcher.Covers(a.Scopes, want) {
+		return nil, &forbidden{"A key cannot have scopes its creator lacks"}
+	}
+	if ownerUser != nil && ownerUser.Scopes != nil && !m.matcher.Covers(ownerUser.Scopes, want) {
+		return nil, &forbidden{"A key cannot have scopes its owner may not hold"}
+	}
+	key, rec, err := apikey.Issue(ctx, m.keys, m.format, m.hasher, apikey.Params{
+		Name: req.Name, Description: req.Description, OwnerID: owner, TenantID: tenant,
+		Scopes: req.Scopes, Role: req.Role, ExpiresAt: exp, CreatedBy: a.ID, Metadata: req.Metadata, Now: now,
+	})
+	if err != nil {
+		return nil, gatehouse.Unavailable(err)
+	}
+	m.audit(ctx, "gatehouse.key.created", a, rec)
+	return &Created{Key: key, Record: rec}, nil
+}
+
+// ListRequest filters a listing. Members see their own keys; admins see
+// their tenant's (super admins, any tenant's).
+type ListRequest struct {
+	OwnerID        string
+	TenantID       string
+	IncludeRevoked bool
+	After          string
+	Limit          int
+}
+
+// List returns a page of keys the actor may see, and the next cursor.
+func (m *Manager) List(ctx context.Context, p *gatehouse.Principal, req ListRequest) ([]*store.Key, string, error) {
+	a, err := m.ActorOf(ctx, p)
+	if err != nil {
+		return nil, "", err
+	}
+	f := store.KeyFilter{OwnerID: req.OwnerID, TenantID: req.TenantID, IncludeRevoked: req.IncludeRevoked,
+		After: req.After, Limit: req.Limit}
+	if !m.isAdmin(a) {
+		if f.OwnerID != "" && f.OwnerID != a.ID {
+			return nil, "", &forbidden{"Listing other users' keys needs the admin scope and an admin level"}
+		}
+		f.OwnerID = a.ID
+	}
+	if a.Level != store.LevelSuperAdmin {
+		if f.TenantID != "" && f.TenantID != a.TenantID {
+			return []*store.Key{}, "", nil // another tenant's keys are invisible
+		}
+		f.TenantID = a.TenantID
+	}
+	keys, next, err := m.keys.ListKeys(ctx, f)
+	if err != nil {
+		return nil, "", gatehouse.Unavailable(err)
+	}
+	if a.Level != store.LevelSuperAdmin {
+		// A store without tenants matches "" to every key; be strict.
+		out := keys[:0]
+		for _, k := range keys {
+			if k.TenantID == a.TenantID {
+				out = append(out, k)
+			}
+		}
+		keys = out
+	}
+	return keys, next, nil
+}
+
+// Get returns one key the actor may manage.
+func (m *Manager) Get(ctx context.Context, p *gatehouse.Principal, id string) (*store.Key, error) {
+	_, k, err := m.load(ctx, p, id)
+	return k, err
+}
+
+func (m *Manager) load(ctx context.Context, p *gatehouse.Principal, id string) (Actor, *store.Key, error) {
+	a, err := m.ActorOf(ctx, p)
+	if err != nil {
+		return Actor{}, nil, err
+	}
+	k, err := m.keys.KeyByID(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return Actor{}, nil, ErrNotFound
+	case err != nil:
+		return Actor{}, nil, gatehouse.Unavailable(err)
+	}
+	if err := m.authorize(a, k.OwnerID, k.TenantID); err != nil {
+		return Actor{}, nil, err
+	}
+	return a, k, nil
+}
+
+// UpdateRequest changes a key's name, description or expiry; nil or unset
+// fields are left as they are. A key's value, scopes, owner and tenant
+// never change: rotate it instead.
+type UpdateRequest struct {
+	Name        *string
+	Description *string
+	Expiry      Expiry
+}
+
+// Update applies req to the key.
+func (m *Manager) Update(ctx context.Context, p *gatehouse.Principal, id string, req UpdateRequest) (*store.Key, error) {
+	a, k, err := m.load(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if k.Revoked() {
+		return nil, &ValidationError{Fields: map[string]string{"id": "the key is revoked"}}
+	}
+	v := &ValidationError{Fields: map[string]string{}}
+	u := store.KeyUpdate{Name: req.Name, Description: req.Description}
+	if req.Name != nil {
+		checkName(v, *req.Name)
+	}
+	if req.Description != nil {
+		checkDescription(v, *req.Description)
+	}
+	if req.Expiry.Set || req.Expiry.InDays {
+		exp, verr := m.policy.resolve(req.Expiry, k.CreatedAt, m.now(), false)
+		if verr != nil {
+			for f, msg := range verr.Fields {
+				v.Fields[f] = msg
+			}
+		}
+		u.ExpiresAt = &exp
+	}
+	if len(v.Fields) > 0 {
+		return nil, v
+	}
+	out, err := m.keys.UpdateKey(ctx, id, u)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	m.audit(ctx, "gatehouse.key.updated", a, out)
+	return out, nil
+}
+
+// Revoke revokes the key; it is refused from the next request on.
+func (m *Manager) Revoke(ctx context.Context, p *gatehouse.Principal, id string) (*store.Key, error) {
+	a, _, err := m.load(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	out, err := m.keys.RevokeKey(ctx, id, m.now())
+	if err != nil {
+		return nil, storeError(err)
+	}
+	m.audit(ctx, "gatehouse.key.revoked", a, out)
+	return out, nil
+}
+
+// Rotated is the result of a rotation: the new key, shown once, and the
+// old key's record as it now is.
+type Rotated struct {
+	Key    string
+	Record *store.Key
+	Old    *store.Key
+}
+
+// Rotate creates a new key with the old one's name, description, scopes or
+// role, owner, tenant and metadata, and a lifetime as long as the old
+// one's (within the policy). The old key is revoked at once, or, with a
+// grace period, expires when it ends, so that both work meanwhile.
+func (m *Manager) Rotate(ctx context.Context, p *gatehouse.Principal, id string, grace time.Duration) (*Rotated, error) {
+	a, k, err := m.load(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if !m.matcher.Covers(a.Scopes, m.effectiveScopes(k.Scopes, k.Role)) {
+		return nil, &forbidden{"A key cannot have scopes its creator lacks"}
+	}
+	return m.RotateKey(ctx, k, grace, a.ID)
+}
+
+// RotateKey rotates k as [Manager.Rotate] does, without any permission
+// check: it is for operators with direct access to the store, such as the
+// CLI. by is recorded as the new key's creator.
+func (m *Manager) RotateKey(ctx context.Context, k *store.Key, grace time.Duration, by string) (*Rotated, error) {
+	if k.Revoked() {
+		return nil, &ValidationError{Fields: map[string]string{"id": "the key is revoked"}}
+	}
+	if grace < 0 || grace > m.maxGrace {
+		return nil, &ValidationError{Fields: map[string]string{"grace_seconds": fmt.Sprintf("must be 0 to %d", int64(m.maxGrace/time.Second))}}
+	}
+	now := m.now()
+	var req Expiry
+	if !k.ExpiresAt.IsZero() {
+		life := k.ExpiresAt.Sub(k.CreatedAt)
+		req = Expiry{Set: true, At: now.Add(life)}
+		if max := m.policy.MaxLifetimeDays; max > 0 && req.At.After(m.policy.EndOfDay(now, max)) {
+			req.At = m.policy.EndOfDay(now, max)
+		}
+	}
+	exp, verr := m.policy.resolve(req, now, now, true)
+	if verr != nil {
+		return nil, verr
+	}
+	key, rec, err := apikey.Issue(ctx, m.keys, m.format, m.hasher, apikey.Params{
+		Name: k.Name, Description: k.Description, OwnerID: k.OwnerID, TenantID: k.TenantID,
+		Scopes: k.Scopes, Role: k.Role, ExpiresAt: exp, CreatedBy: by, Metadata: k.Metadata, Now: now,
+	})
+	if err != nil {
+		return nil, gatehouse.Unavailable(err)
+	}
+	var old *store.Key
+	if grace == 0 {
+		old, err = m.keys.RevokeKey(ctx, k.ID, now)
+	} else {
+		end := now.Add(grace)
+		if !k.ExpiresAt.IsZero() && k.ExpiresAt.Before(end) {
+			end = k.ExpiresAt
+		}
+		old, err = m.keys.UpdateKey(ctx, k.ID, store.KeyUpdate{ExpiresAt: &end})
+	}
+	if err != nil {
+		return nil, storeError(err)
+	}
+	m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse.key.rotated",
+		slog.String("key_id", rec.ID), slog.String("key_name", rec.Name), slog.String("owner_id", rec.OwnerID),
+		slog.String("tenant_id", rec.TenantID), slog.String("actor_id", by),
+		slog.String("old_key_id", k.ID), slog.Duration("grace", grace))
+	return &Rotated{Key: key, Record: rec, Old: old}, nil
+}
+
+func storeError(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotFound
+	}
+	return gatehouse.Unavailable(err)
+}
+
+// audit logs a key event. It never logs a key, a digest or a token.
+func (m *Manager) audit(ctx context.Context, event string, a Actor, k *store.Key, extra ...slog.Attr) {
+	attrs := append([]slog.Attr{
+		slog.String("key_id", k.ID),
+		slog.String("key_name", k.Name),
+		slog.String("owner_id", k.OwnerID),
+		slog.String("tenant_id", k.TenantID),
+		slog.String("actor_id", a.ID),
+	}, extra...)
+	m.log.LogAttrs(ctx, slog.LevelInfo, event, attrs...)
+}

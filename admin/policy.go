@@ -1,0 +1,111 @@
+package admin
+
+import (
+	"errors"
+	"time"
+)
+
+// MaxLifetimeDaysCap is the longest lifetime a [Policy] may allow.
+const MaxLifetimeDaysCap = 400
+
+// Policy is the administrator's rule for key expiry. The zero value allows
+// keys without expiry and of any lifetime. It is enforced when a key is
+// created and when its expiry is updated; keys created before a policy was
+// switched on keep working as they are.
+type Policy struct {
+	// RequireExpiry refuses new keys without an expiry (unless
+	// DefaultLifetimeDays supplies one) and updates that remove one.
+	RequireExpiry bool
+	// MaxLifetimeDays caps the lifetime, counted from the key's creation
+	// to the end of that day in Location. 0: no cap. At most 400.
+	MaxLifetimeDays int
+	// DefaultLifetimeDays is the lifetime of keys created without an
+	// expiry. 0: no default.
+	DefaultLifetimeDays int
+	// Location is the time zone whose day ends expire keys given a number
+	// of days. Default UTC.
+	Location *time.Location
+}
+
+func (p Policy) validate() error {
+	switch {
+	case p.MaxLifetimeDays < 0 || p.MaxLifetimeDays > MaxLifetimeDaysCap:
+		return errors.New("admin: policy: MaxLifetimeDays must be 0 to 400")
+	case p.DefaultLifetimeDays < 0:
+		return errors.New("admin: policy: DefaultLifetimeDays must not be negative")
+	case p.MaxLifetimeDays > 0 && p.DefaultLifetimeDays > p.MaxLifetimeDays:
+		return errors.New("admin: policy: DefaultLifetimeDays exceeds MaxLifetimeDays")
+	}
+	return nil
+}
+
+func (p Policy) loc() *time.Location {
+	if p.Location == nil {
+		return time.UTC
+	}
+	return p.Location
+}
+
+// EndOfDay returns the instant the day that is days after t's day (in the
+// policy's zone) ends: a key given "30 days" works through the whole 30th
+// day.
+func (p Policy) EndOfDay(t time.Time, days int) time.Time {
+	l := t.In(p.loc())
+	y, m, d := l.Date()
+	return time.Date(y, m, d+days+1, 0, 0, 0, 0, p.loc())
+}
+
+// Expiry is a requested expiry: an exact instant, a number of days, or
+// neither (Set false).
+type Expiry struct {
+	Set    bool
+	At     time.Time // exact instant; zero with Set and no Days: remove
+	Days   int       // lifetime in days from now, ending at the end of the day
+	InDays bool
+}
+
+// resolve returns the expiry for a key created at created, at now. field
+// names the request member errors refer to. For a new key, an unset
+// expiry falls back to the default lifetime.
+func (p Policy) resolve(req Expiry, created, now time.Time, isNew bool) (time.Time, *ValidationError) {
+	var exp time.Time
+	switch {
+	case req.InDays:
+		if req.Days < 1 {
+			return time.Time{}, invalid("expires_in_days", "must be at least 1")
+		}
+		exp = p.EndOfDay(now, req.Days)
+	case req.Set && !req.At.IsZero():
+		if !req.At.After(now) {
+			return time.Time{}, invalid("expires_at", "must be in the future")
+		}
+		exp = req.At
+	case isNew && p.DefaultLifetimeDays > 0:
+		exp = p.EndOfDay(now, p.DefaultLifetimeDays)
+	}
+	if exp.IsZero() && p.RequireExpiry && (isNew || req.Set) {
+		return time.Time{}, invalid("expires_at", "an expiry is required by the key policy: give expires_at or expires_in_days")
+	}
+	if !exp.IsZero() && p.MaxLifetimeDays > 0 && exp.After(p.EndOfDay(created, p.MaxLifetimeDays)) {
+		field := "expires_at"
+		if req.InDays {
+			field = "expires_in_days"
+		}
+		return time.Time{}, invalid(field, "exceeds the key policy's maximum lifetime of "+itoa(p.MaxLifetimeDays)+" days")
+	}
+	return exp.UTC(), nil
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
