@@ -18,6 +18,7 @@ type Memory struct {
 	users    map[string]*User // by ID
 	byEmail  map[string]string
 	reminded map[reminderKey]bool
+	sessions map[Digest]*Session
 }
 
 var _ KeyStore = (*Memory)(nil)

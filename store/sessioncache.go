@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse"
+)
+
+// CachedSession is a session as the [SessionCache] holds it: shared and
+// read-only, with the time it was last seen in this process.
+type CachedSession struct {
+	// Session is the record. Do not modify it.
+	Session   *Session
+	principal atomic.Pointer[gatehouse.Principal]
+	lastSeen  atomic.Int64 // unix nanoseconds
+}
+
+// Principal returns the principal built for this session, building it with
+// build on first use.
+func (c *CachedSession) Principal(build func(*Session) *gatehouse.Principal) *gatehouse.Principal {
+	if p := c.principal.Load(); p != nil {
+		return p
+	}
+	c.principal.CompareAndSwap(nil, build(c.Session))
+	return c.principal.Load()
+}
+
+// LastSeen returns the later of the stored last-seen time and the last use
+// in this process.
+func (c *CachedSession) LastSeen() time.Time {
+	t := c.Session.LastSeenAt
+	if n := c.lastSeen.Load(); n > 0 && n > t.UnixNano() {
+		return time.Unix(0, n)
+	}
+	return t
+}
+
+// SessionCache is a [SessionStore] that answers lookups by digest from a
+// bounded LRU, as [KeyCache] does for keys, and coalesces last-seen times
+// in memory (Flush writes them). Deletions through it drop the entry before
+// they return. It is safe for concurrent use.
+type SessionCache struct {
+	inner  SessionStore
+	c      *digestCache[*CachedSession]
+	loadFn func(context.Context, Digest) (*CachedSession, error)
+
+	mu      sync.Mutex
+	pending map[Digest]time.Time
+}
+
+var _ SessionStore = (*SessionCache)(nil)
+
+// NewSessionCache wraps s.
+func NewSessionCache(s SessionStore, cfg CacheConfig) (*SessionCache, error) {
+	c, err := newDigestCache[*CachedSession](cfg)
+	if err != nil {
+		return nil, err
+	}
+	sc := &SessionCache{inner: s, c: c, pending: map[Digest]time.Time{}}
+	sc.loadFn = sc.load
+	return sc, nil
+}
+
+// Now returns the cache's clock reading.
+func (sc *SessionCache) Now() time.Time { return sc.c.cfg.Now() }
+
+func (sc *SessionCache) load(ctx context.Context, d Digest) (*CachedSession, error) {
+	s, err := sc.inner.SessionByDigest(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil || s.Digest != d {
+		return nil, ErrCorrupt
+	}
+	return &CachedSession{Session: s}, nil
+}
+
+// LookupAt returns the cached session for d, loading it on a miss. It does
+// not check timeouts: the caller does, against now.
+func (sc *SessionCache) LookupAt(ctx context.Context, d Digest, now time.Time) (*CachedSession, error) {
+	return sc.c.get(ctx, d, now, sc.loadFn)
+}
+
+// Touch records a use of cs at now, at most once a second per session; the
+// time reaches the store on the next Flush.
+func (sc *SessionCache) Touch(cs *CachedSession, now time.Time) {
+	n := now.UnixNano()
+	last := cs.lastSeen.Load()
+	if n-last < int64(time.Second) || !cs.lastSeen.CompareAndSwap(last, n) {
+		return
+	}
+	sc.mu.Lock()
+	sc.pending[cs.Session.Digest] = now
+	sc.mu.Unlock()
+}
+
+// Flush writes pending last-seen times to the store.
+func (sc *SessionCache) Flush(ctx context.Context) error {
+	sc.mu.Lock()
+	batch := sc.pending
+	sc.pending = make(map[Digest]time.Time, len(batch))
+	sc.mu.Unlock()
+	var errs []error
+	for d, t := range batch {
+		if err := sc.inner.TouchSession(ctx, d, t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Invalidate drops the entry for d.
+func (sc *SessionCache) Invalidate(d Digest) { sc.c.invalidate(d) }
+
+// InvalidateAll drops every entry.
+func (sc *SessionCache) InvalidateAll() { sc.c.invalidateAll() }
+
+// CreateSession implements [SessionStore].
+func (sc *SessionCache) CreateSession(ctx context.Context, s *Session) error {
+	if err := sc.inner.CreateSession(ctx, s); err != nil {
+		return err
+	}
+	sc.c.invalidate(s.Digest)
+	return nil
+}
+
+// SessionByDigest implements [SessionStore] through the cache; it returns
+// a copy.
+func (sc *SessionCache) SessionByDigest(ctx context.Context, d Digest) (*Session, error) {
+	cs, err := sc.LookupAt(ctx, d, sc.Now())
+	if err != nil {
+		return nil, err
+	}
+	c := cs.Session.Clone()
+	c.LastSeenAt = cs.LastSeen()
+	return c, nil
+}
+
+// TouchSession implements [SessionStore]; it writes through.
+func (sc *SessionCache) TouchSession(ctx context.Context, d Digest, at time.Time) error {
+	return sc.inner.TouchSession(ctx, d, at)
+}
+
+// DeleteSession implements [SessionStore] and drops the cached entry.
+func (sc *SessionCache) DeleteSession(ctx context.Context, d Digest) error {
+	if err := sc.inner.DeleteSession(ctx, d); err != nil {
+		return err
+	}
+	sc.c.invalidate(d)
+	sc.mu.Lock()
+	delete(sc.pending, d)
+	sc.mu.Unlock()
+	return nil
+}
+
+// DeleteUserSessions implements [SessionStore] and drops every cached
+// entry of the user.
+func (sc *SessionCache) DeleteUserSessions(ctx context.Context, userID string) ([]Digest, error) {
+	ds, err := sc.inner.DeleteUserSessions(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		sc.c.invalidate(d)
+	}
+	return ds, nil
+}
