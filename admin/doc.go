@@ -7,8 +7,10 @@
 // every authenticated principal manages their own keys; managing other
 // users' keys needs the admin scope and the org admin level (inside the
 // admin's own tenant) or the super admin level (any tenant); another
-// tenant's keys are reported missing (404), never forbidden; and a key
-// never gets scopes its creator lacks.
+// tenant's keys are reported missing (404), never forbidden; a key never
+// gets scopes its creator lacks; and no one creates or rotates a key owned
+// by a user of a higher level than theirs (an org admin cannot mint a super
+// admin's key).
 //
 //	keys, _ := store.NewKeyCache(db, store.CacheConfig{})
 //	mgr, err := admin.NewManager(keys, db, format, admin.Config{

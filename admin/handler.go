@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -235,8 +236,18 @@ type rotateBody struct {
 
 func (h *handler) rotate(w http.ResponseWriter, r *http.Request) {
 	var b rotateBody
-	if r.ContentLength != 0 && !h.decode(w, r, &b, "grace_seconds") {
-		return
+	// The body is optional: none (or an empty chunked one) means no grace.
+	if r.ContentLength != 0 {
+		br := bufio.NewReader(r.Body)
+		if _, err := br.Peek(1); err == nil {
+			r.Body = struct {
+				io.Reader
+				io.Closer
+			}{br, r.Body}
+			if !h.decode(w, r, &b, "grace_seconds") {
+				return
+			}
+		}
 	}
 	var grace time.Duration
 	if b.GraceSeconds != nil {

@@ -43,7 +43,9 @@ type Config struct {
 // manages their own keys; managing other users' keys needs the admin scope
 // and the org admin level (own tenant) or super admin level (any tenant);
 // other tenants' keys are reported missing; a key never gets scopes its
-// creator lacks. It is safe for concurrent use.
+// creator lacks, and no one creates or rotates a key owned by a user of a
+// higher level than theirs (the key would act at that level). It is safe
+// for concurrent use.
 type Manager struct {
 	keys     store.KeyStore
 	users    store.UserStore
@@ -155,6 +157,26 @@ func (m *Manager) authorize(a Actor, owner, tenant string) error {
 	return &forbidden{"Managing other users' keys needs the admin scope and an admin level"}
 }
 
+// errOutranked refuses to mint a key for a user of a higher level than the
+// actor's: the key would act with the owner's level (an org admin could
+// otherwise get a super admin's key and reach every tenant).
+var errOutranked = &forbidden{"A key cannot be issued for a user of a higher level than yours"}
+
+// outranks reports whether owner's level is above a's.
+func outranks(owner *store.User, a Actor) bool {
+	return owner != nil && levelRank(owner.Level) > levelRank(a.Level)
+}
+
+func levelRank(l store.Level) int {
+	switch l {
+	case store.LevelSuperAdmin:
+		return 2
+	case store.LevelOrgAdmin:
+		return 1
+	}
+	return 0
+}
+
 // CreateRequest describes a key to create.
 type CreateRequest struct {
 	Name        string
@@ -257,6 +279,9 @@ func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req Create
 	}
 	if err := m.authorize(a, owner, tenant); err != nil {
 		return nil, err
+	}
+	if outranks(ownerUser, a) {
+		return nil, errOutranked
 	}
 	if req.TenantID != "" && req.TenantID != tenant {
 		v.Fields["tenant_id"] = "must be the owner's tenant"
@@ -440,6 +465,15 @@ func (m *Manager) Rotate(ctx context.Context, p *gatehouse.Principal, id string,
 	if !m.matcher.Covers(a.Scopes, m.effectiveScopes(k.Scopes, k.Role)) {
 		return nil, &forbidden{"A key cannot have scopes its creator lacks"}
 	}
+	if k.OwnerID != a.ID {
+		u, err := m.users.UserByID(ctx, k.OwnerID)
+		switch {
+		case err == nil && outranks(u, a):
+			return nil, errOutranked
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return nil, gatehouse.Unavailable(err)
+		}
+	}
 	return m.RotateKey(ctx, k, grace, a.ID)
 }
 
@@ -458,8 +492,13 @@ func (m *Manager) RotateKey(ctx context.Context, k *store.Key, grace time.Durati
 	if !k.ExpiresAt.IsZero() {
 		life := k.ExpiresAt.Sub(k.CreatedAt)
 		req = Expiry{Set: true, At: now.Add(life)}
-		if max := m.policy.MaxLifetimeDays; max > 0 && req.At.After(m.policy.EndOfDay(now, max)) {
-			req.At = m.policy.EndOfDay(now, max)
+	}
+	if max := m.policy.MaxLifetimeDays; max > 0 {
+		// A longer lifetime, or none (a key issued before the policy) when
+		// there is no default, becomes the longest the policy allows.
+		limit := m.policy.EndOfDay(now, max)
+		if req.At.After(limit) || (!req.Set && m.policy.DefaultLifetimeDays == 0) {
+			req = Expiry{Set: true, At: limit}
 		}
 	}
 	exp, verr := m.policy.resolve(req, now, now, true)

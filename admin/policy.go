@@ -17,7 +17,9 @@ type Policy struct {
 	// DefaultLifetimeDays supplies one) and updates that remove one.
 	RequireExpiry bool
 	// MaxLifetimeDays caps the lifetime, counted from the key's creation
-	// to the end of that day in Location. 0: no cap. At most 400.
+	// to the end of that day in Location. A key without an expiry would
+	// outlive any cap, so a cap also refuses them, as RequireExpiry does.
+	// 0: no cap. At most 400.
 	MaxLifetimeDays int
 	// DefaultLifetimeDays is the lifetime of keys created without an
 	// expiry. 0: no default.
@@ -83,7 +85,7 @@ func (p Policy) resolve(req Expiry, created, now time.Time, isNew bool) (time.Ti
 	case isNew && p.DefaultLifetimeDays > 0:
 		exp = p.EndOfDay(now, p.DefaultLifetimeDays)
 	}
-	if exp.IsZero() && p.RequireExpiry && (isNew || req.Set) {
+	if exp.IsZero() && (p.RequireExpiry || p.MaxLifetimeDays > 0) && (isNew || req.Set) {
 		return time.Time{}, invalid("expires_at", "an expiry is required by the key policy: give expires_at or expires_in_days")
 	}
 	if !exp.IsZero() && p.MaxLifetimeDays > 0 && exp.After(p.EndOfDay(created, p.MaxLifetimeDays)) {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -60,7 +61,10 @@ type ReminderConfig struct {
 // Reminders finds keys about to expire and notifies once per key and
 // threshold: a key inside several thresholds at once gets only the most
 // urgent reminder. What was sent is remembered in the store, so restarts
-// and other processes do not repeat it. It is safe for concurrent use.
+// and other processes do not repeat it. Delivery is at most once: the
+// reminder is recorded before the notifier runs, so that two processes
+// never both send it, and a notifier that fails does not get a second
+// try for that threshold. It is safe for concurrent use.
 type Reminders struct {
 	store      store.ReminderStore
 	thresholds []Threshold // longest first
@@ -85,7 +89,7 @@ func NewReminders(s store.ReminderStore, cfg ReminderConfig) (*Reminders, error)
 		}
 		seen[t.Name] = true
 	}
-	slices.SortFunc(r.thresholds, func(a, b Threshold) int { return int(b.Within - a.Within) })
+	slices.SortFunc(r.thresholds, func(a, b Threshold) int { return cmp.Compare(b.Within, a.Within) })
 	if r.notify == nil {
 		r.notify = LogNotifier{}
 	}

@@ -31,8 +31,9 @@ type User struct {
 	Email string
 	Name  string
 	Level Level
-	// Scopes bound what the user's keys and sessions may carry; nil means
-	// the scopes of the user's level (see the admin package).
+	// Scopes, when not nil, bound what keys issued for the user may carry
+	// (the admin package refuses more); nil means no bound beyond the
+	// creator's own scopes.
 	Scopes []string
 	// PasswordHash is a PHC-format argon2id hash; empty means the user
 	// cannot log in with a password.
