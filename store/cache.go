@@ -78,8 +78,12 @@ type cacheEntry[V any] struct {
 type digestCache[V any] struct {
 	cfg    CacheConfig
 	shards [cacheShards]*lru.Cache[Digest, *cacheEntry[V]]
-	neg    *lru.Cache[Digest, time.Time]
-	group  singleflight.Group
+	// nshards is how many shards are in use, a power of two: fewer than
+	// cacheShards when Size is smaller, so that their capacities add up to
+	// Size.
+	nshards uint8
+	neg     *lru.Cache[Digest, time.Time]
+	group   singleflight.Group
 
 	mu    sync.Mutex // held to change epoch and to insert
 	epoch atomic.Uint64
@@ -90,9 +94,17 @@ func newDigestCache[V any](cfg CacheConfig) (*digestCache[V], error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &digestCache[V]{cfg: cfg}
-	per := max(1, cfg.Size/cacheShards)
-	for i := range c.shards {
+	n := 1
+	for n*2 <= min(cacheShards, cfg.Size) {
+		n *= 2
+	}
+	c := &digestCache[V]{cfg: cfg, nshards: uint8(n)}
+	for i := range n {
+		// Spread Size over the shards so that the bound holds exactly.
+		per := cfg.Size / n
+		if i < cfg.Size%n {
+			per++
+		}
 		if c.shards[i], err = lru.New[Digest, *cacheEntry[V]](per); err != nil {
 			return nil, fmt.Errorf("store: cache: %w", err)
 		}
@@ -104,7 +116,7 @@ func newDigestCache[V any](cfg CacheConfig) (*digestCache[V], error) {
 }
 
 func (c *digestCache[V]) shard(d Digest) *lru.Cache[Digest, *cacheEntry[V]] {
-	return c.shards[d[0]%cacheShards]
+	return c.shards[d[0]&(c.nshards-1)]
 }
 
 // peek returns the cached value for d if it is fresh at now, without
@@ -189,7 +201,7 @@ func (c *digestCache[V]) invalidate(d Digest) {
 func (c *digestCache[V]) invalidateAll() {
 	c.mu.Lock()
 	c.epoch.Add(1)
-	for _, s := range c.shards {
+	for _, s := range c.shards[:c.nshards] {
 		s.Purge()
 	}
 	c.neg.Purge()
@@ -199,7 +211,7 @@ func (c *digestCache[V]) invalidateAll() {
 // lens returns the number of cached records and of remembered unknown
 // digests.
 func (c *digestCache[V]) lens() (positive, negative int) {
-	for _, s := range c.shards {
+	for _, s := range c.shards[:c.nshards] {
 		positive += s.Len()
 	}
 	return positive, c.neg.Len()
