@@ -1,0 +1,237 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+const keyColumns = `id, digest, prefix, last4, name, description, owner_id, tenant_id,
+	scopes, role, created_by, created_at, expires_at, last_used_at, revoked_at, metadata`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanKey(r rowScanner) (*store.Key, error) {
+	k := &store.Key{}
+	err := r.Scan(&k.ID, digestCol{&k.Digest}, &k.Prefix, &k.Last4, &k.Name, &k.Description,
+		&k.OwnerID, &k.TenantID, jsonCol[[]string]{&k.Scopes}, &k.Role, &k.CreatedBy,
+		timeCol{&k.CreatedAt}, timeCol{&k.ExpiresAt}, timeCol{&k.LastUsedAt}, timeCol{&k.RevokedAt},
+		jsonCol[map[string]string]{&k.Metadata})
+	if err != nil {
+		return nil, err
+	}
+	emptyToNil(k)
+	return k, nil
+}
+
+// CreateKey implements [store.KeyStore].
+func (s *Store) CreateKey(ctx context.Context, k *store.Key) error {
+	sc, err := scopesArg(k.Scopes)
+	if err != nil {
+		return translate("create key", err)
+	}
+	md, err := metadataArg(k.Metadata)
+	if err != nil {
+		return translate("create key", err)
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO gatehouse_keys (`+keyColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		k.ID, k.Digest[:], k.Prefix, k.Last4, k.Name, k.Description, k.OwnerID, k.TenantID,
+		sc, k.Role, k.CreatedBy, s.timeArg(k.CreatedAt), s.timeArg(k.ExpiresAt),
+		s.timeArg(k.LastUsedAt), s.timeArg(k.RevokedAt), md)
+	return translate("create key", err)
+}
+
+// KeyByDigest implements [store.KeyStore] with one indexed lookup.
+func (s *Store) KeyByDigest(ctx context.Context, d store.Digest) (*store.Key, error) {
+	k, err := scanKey(s.db.QueryRowContext(ctx,
+		`SELECT `+keyColumns+` FROM gatehouse_keys WHERE digest = $1`, d[:]))
+	return k, translate("key by digest", err)
+}
+
+// KeyByID implements [store.KeyStore].
+func (s *Store) KeyByID(ctx context.Context, id string) (*store.Key, error) {
+	k, err := scanKey(s.db.QueryRowContext(ctx,
+		`SELECT `+keyColumns+` FROM gatehouse_keys WHERE id = $1`, id))
+	return k, translate("key by id", err)
+}
+
+// ListKeys implements [store.KeyStore] with keyset pagination on the ID.
+func (s *Store) ListKeys(ctx context.Context, f store.KeyFilter) ([]*store.Key, string, error) {
+	limit := store.PageLimit(f.Limit)
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.OwnerID != "" {
+		where = append(where, "owner_id = "+arg(f.OwnerID))
+	}
+	if f.TenantID != "" {
+		where = append(where, "tenant_id = "+arg(f.TenantID))
+	}
+	if !f.IncludeRevoked {
+		where = append(where, "revoked_at IS NULL")
+	}
+	if f.After != "" {
+		where = append(where, "id > "+arg(f.After))
+	}
+	q := `SELECT ` + keyColumns + ` FROM gatehouse_keys`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	// One more than the page: its presence says there is a next page.
+	q += " ORDER BY id LIMIT " + arg(limit+1)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", translate("list keys", err)
+	}
+	defer rows.Close()
+	out := make([]*store.Key, 0, min(limit+1, 128))
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, "", translate("list keys", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", translate("list keys", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
+
+// UpdateKey implements [store.KeyStore]. A change is published on the
+// invalidation feed in the same transaction.
+func (s *Store) UpdateKey(ctx context.Context, id string, u store.KeyUpdate) (*store.Key, error) {
+	var (
+		set  []string
+		args = []any{id}
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if u.Name != nil {
+		set = append(set, "name = "+arg(*u.Name))
+	}
+	if u.Description != nil {
+		set = append(set, "description = "+arg(*u.Description))
+	}
+	if u.ExpiresAt != nil {
+		set = append(set, "expires_at = "+arg(s.timeArg(*u.ExpiresAt)))
+	}
+	if len(set) == 0 {
+		return s.KeyByID(ctx, id)
+	}
+	var k *store.Key
+	err := s.changeKey(ctx, func(tx *sql.Tx) (store.Digest, error) {
+		var err error
+		k, err = scanKey(tx.QueryRowContext(ctx, `UPDATE gatehouse_keys SET `+strings.Join(set, ", ")+
+			` WHERE id = $1 RETURNING `+keyColumns, args...))
+		if err != nil {
+			return store.Digest{}, err
+		}
+		return k.Digest, nil
+	})
+	if err != nil {
+		return nil, translate("update key", err)
+	}
+	return k, nil
+}
+
+// RevokeKey implements [store.KeyStore]. A revoked key keeps its first
+// revocation time. The revocation is published on the invalidation feed in
+// the same transaction.
+func (s *Store) RevokeKey(ctx context.Context, id string, t time.Time) (*store.Key, error) {
+	var k *store.Key
+	err := s.changeKey(ctx, func(tx *sql.Tx) (store.Digest, error) {
+		var err error
+		k, err = scanKey(tx.QueryRowContext(ctx, `UPDATE gatehouse_keys
+			SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING `+keyColumns,
+			id, s.timeArg(t)))
+		if err != nil {
+			return store.Digest{}, err
+		}
+		return k.Digest, nil
+	})
+	if err != nil {
+		return nil, translate("revoke key", err)
+	}
+	return k, nil
+}
+
+// DeleteKey implements [store.KeyStore]; a missing key is not an error.
+// The deletion is published on the invalidation feed in the same
+// transaction.
+func (s *Store) DeleteKey(ctx context.Context, id string) error {
+	err := s.changeKey(ctx, func(tx *sql.Tx) (store.Digest, error) {
+		var d store.Digest
+		err := tx.QueryRowContext(ctx, `DELETE FROM gatehouse_keys WHERE id = $1 RETURNING digest`, id).
+			Scan(digestCol{&d})
+		return d, err
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	return translate("delete key", err)
+}
+
+// changeKey runs change in a transaction and publishes the digest it
+// returns on the invalidation feed before committing, so that the change
+// and its announcement are one: watchers never hear of a change that was
+// rolled back, nor miss one that was committed.
+func (s *Store) changeKey(ctx context.Context, change func(*sql.Tx) (store.Digest, error)) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	d, err := change(tx)
+	if err != nil {
+		return err
+	}
+	if err := s.publish(ctx, tx, d); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// TouchKeys implements [store.UsageStore] in one transaction. It does not
+// publish on the invalidation feed: a last-used time is not worth dropping
+// cached keys for.
+func (s *Store) TouchKeys(ctx context.Context, usage []store.KeyUsage) error {
+	if len(usage) == 0 {
+		return ctx.Err()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return translate("touch keys", err)
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `UPDATE gatehouse_keys SET last_used_at = $2
+		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)`)
+	if err != nil {
+		return translate("touch keys", err)
+	}
+	defer stmt.Close()
+	for _, u := range usage {
+		if _, err := stmt.ExecContext(ctx, u.KeyID, s.timeArg(u.At)); err != nil {
+			return translate("touch keys", err)
+		}
+	}
+	return translate("touch keys", tx.Commit())
+}

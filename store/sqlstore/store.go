@@ -1,0 +1,179 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// Config holds the optional settings of a [Store]. The zero value is usable.
+type Config struct {
+	// Now is the clock used for the times the store writes itself (the
+	// change log, the migrations table). Default time.Now.
+	Now func() time.Time
+	// BusyTimeout is how long a SQLite connection waits for another
+	// connection or process that holds the write lock before it fails.
+	// Used by [Open] only. Default 10 seconds.
+	BusyTimeout time.Duration
+	// MaxOpenConns bounds the connections [Open] keeps to the database.
+	// Default 16. ([New] leaves the caller's *sql.DB as it is.)
+	MaxOpenConns int
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.BusyTimeout < 0 || c.MaxOpenConns < 0 {
+		return c, errors.New("sqlstore: config: BusyTimeout and MaxOpenConns must not be negative")
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = 10 * time.Second
+	}
+	if c.MaxOpenConns == 0 {
+		c.MaxOpenConns = 16
+	}
+	return c, nil
+}
+
+// Store is a [store.KeyStore] (and [store.UsageStore]) on SQLite or
+// PostgreSQL through database/sql. It is safe for concurrent use, and
+// several Stores, in one process or many, may share one database: updates,
+// revocations and deletions are published on the invalidation feed that
+// [Store.Watch] follows.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+	now     func() time.Time
+	ownsDB  bool
+	pgConf  *pgx.ConnConfig // Postgres: how to open the watcher's connection
+
+	mu       sync.Mutex
+	watchers map[*Watcher]struct{}
+	closed   bool
+}
+
+var (
+	_ store.KeyStore   = (*Store)(nil)
+	_ store.UsageStore = (*Store)(nil)
+)
+
+// Open opens the database that dsn names and brings its schema up to date.
+//
+// A dsn that starts with "postgres://" or "postgresql://" is a PostgreSQL
+// URL (any form pgx accepts). Anything else is SQLite: a file path, a
+// "file:" URI, or either of those after "sqlite:". The file is created if
+// missing. Open adds the pragmas every SQLite connection needs (busy
+// timeout, WAL, foreign keys, BEGIN IMMEDIATE) unless the DSN sets them.
+// In-memory SQLite is refused: use store.NewMemory.
+//
+// Open applies the embedded migrations (see [Store.Migrate]) before it
+// returns. Close the Store when done.
+func Open(ctx context.Context, dsn string, cfg Config) (*Store, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	var (
+		db     *sql.DB
+		pgConf *pgx.ConnConfig
+		d      = dialectOf(dsn)
+	)
+	switch d {
+	case Postgres:
+		pgConf, err = pgx.ParseConfig(dsn)
+		if err != nil {
+			// pgx's message may quote the DSN, password included.
+			return nil, fmt.Errorf("%w: PostgreSQL URL does not parse", ErrDSN)
+		}
+		db = stdlib.OpenDB(*pgConf)
+	default:
+		full, err := sqliteDSN(dsn, cfg.BusyTimeout)
+		if err != nil {
+			return nil, err
+		}
+		if db, err = sql.Open("sqlite", full); err != nil {
+			return nil, fmt.Errorf("sqlstore: open: %w", err)
+		}
+	}
+	db.SetMaxOpenConns(cfg.MaxOpenConns)
+	db.SetMaxIdleConns(min(cfg.MaxOpenConns, 4))
+	s := newStore(db, d, cfg)
+	s.ownsDB = true
+	s.pgConf = pgConf
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: connect: %w", err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// New returns a Store on a database the caller opened, and applies the
+// migrations. For SQLite, open db with modernc.org/sqlite and set a busy
+// timeout and WAL mode as [Open] does; for PostgreSQL, use
+// github.com/jackc/pgx/v5/stdlib (the invalidation feed needs pgx). Close
+// on the Store stops its watchers but leaves db open: it is the caller's.
+func New(ctx context.Context, db *sql.DB, d Dialect, cfg Config) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: nil *sql.DB")
+	}
+	if !d.valid() {
+		return nil, fmt.Errorf("sqlstore: unknown dialect %q", string(d))
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := newStore(db, d, cfg)
+	if err := s.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newStore(db *sql.DB, d Dialect, cfg Config) *Store {
+	return &Store{db: db, dialect: d, now: cfg.Now, watchers: map[*Watcher]struct{}{}}
+}
+
+// DB returns the underlying database handle, for tuning the pool or for
+// the application's own tables. Do not close it while the Store is in use.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect returns the database the Store talks to.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close stops the Store's watchers and, for a Store from [Open], closes
+// the database. It is idempotent.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	ws := make([]*Watcher, 0, len(s.watchers))
+	for w := range s.watchers {
+		ws = append(ws, w)
+	}
+	s.mu.Unlock()
+	for _, w := range ws {
+		w.Close()
+	}
+	if s.ownsDB {
+		return s.db.Close()
+	}
+	return nil
+}
