@@ -1,0 +1,155 @@
+package sqlstore
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+const userColumns = `id, tenant_id, email, name, level, scopes, password_hash, created_at`
+
+func scanUser(r rowScanner) (*store.User, error) {
+	u := &store.User{}
+	var level string
+	err := r.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &level,
+		jsonCol[[]string]{&u.Scopes}, &u.PasswordHash, timeCol{&u.CreatedAt})
+	if err != nil {
+		return nil, err
+	}
+	u.Level = store.Level(level)
+	if len(u.Scopes) == 0 {
+		u.Scopes = nil
+	}
+	return u, nil
+}
+
+// CreateUser implements [store.UserStore]. The e-mail address is stored
+// normalised ([store.NormalizeEmail]); a second user with the same
+// non-empty address is [store.ErrConflict].
+func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
+	sc, err := scopesArg(u.Scopes)
+	if err != nil {
+		return translate("create user", err)
+	}
+	level := u.Level
+	if level == "" {
+		level = store.LevelMember
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO gatehouse_users (`+userColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		u.ID, u.TenantID, store.NormalizeEmail(u.Email), u.Name, string(level), sc,
+		u.PasswordHash, s.timeArg(u.CreatedAt))
+	return translate("create user", err)
+}
+
+// UserByID implements [store.UserStore].
+func (s *Store) UserByID(ctx context.Context, id string) (*store.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM gatehouse_users WHERE id = $1`, id))
+	return u, translate("user by id", err)
+}
+
+// UserByEmail implements [store.UserStore]; the address is normalised
+// before the lookup.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*store.User, error) {
+	email = store.NormalizeEmail(email)
+	if email == "" {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, store.ErrNotFound
+	}
+	u, err := scanUser(s.db.QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM gatehouse_users WHERE email = $1`, email))
+	return u, translate("user by email", err)
+}
+
+// ListUsers implements [store.UserStore] with keyset pagination on the ID.
+func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.User, string, error) {
+	limit := store.PageLimit(f.Limit)
+	var (
+		where []string
+		args  []any
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.TenantID != "" {
+		where = append(where, "tenant_id = "+arg(f.TenantID))
+	}
+	if f.After != "" {
+		where = append(where, "id > "+arg(f.After))
+	}
+	q := `SELECT ` + userColumns + ` FROM gatehouse_users`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id LIMIT " + arg(limit+1)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", translate("list users", err)
+	}
+	defer rows.Close()
+	var out []*store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, "", translate("list users", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", translate("list users", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
+
+// UpdateUser implements [store.UserStore].
+func (s *Store) UpdateUser(ctx context.Context, id string, up store.UserUpdate) (*store.User, error) {
+	var (
+		set  []string
+		args = []any{id}
+	)
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if up.Name != nil {
+		set = append(set, "name = "+arg(*up.Name))
+	}
+	if up.Level != nil {
+		set = append(set, "level = "+arg(string(*up.Level)))
+	}
+	if up.Scopes != nil {
+		sc, err := scopesArg(*up.Scopes)
+		if err != nil {
+			return nil, translate("update user", err)
+		}
+		set = append(set, "scopes = "+arg(sc))
+	}
+	if up.PasswordHash != nil {
+		set = append(set, "password_hash = "+arg(*up.PasswordHash))
+	}
+	if len(set) == 0 {
+		return s.UserByID(ctx, id)
+	}
+	u, err := scanUser(s.db.QueryRowContext(ctx, `UPDATE gatehouse_users SET `+strings.Join(set, ", ")+
+		` WHERE id = $1 RETURNING `+userColumns, args...))
+	return u, translate("update user", err)
+}
+
+// DeleteUser implements [store.UserStore]; a missing user is not an
+// error. The user's keys and sessions are left to the caller (the admin
+// manager revokes keys, the session manager ends sessions).
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM gatehouse_users WHERE id = $1`, id)
+	return translate("delete user", err)
+}
