@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/apikey"
+	"github.com/gatehouse-go/gatehouse/scopes"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+const keysUsage = `Usage: gatehouse keys <subcommand> [flags]
+
+Subcommands:
+  create   create a key; prints the key alone on stdout, details on stderr
+  list     list keys (never the key or its digest)
+  get      show one key's record
+  update   change a key's name, description or expiry
+  rotate   replace a key with a new one; the old one is revoked now or after --grace
+  revoke   revoke a key by ID; running servers refuse it within a second
+
+Run gatehouse keys <subcommand> --help for its flags.
+`
+
+func keys(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(e.stderr, keysUsage)
+		if len(args) == 0 {
+			return fmt.Errorf("%w: keys needs a subcommand", errUsage)
+		}
+		return nil
+	}
+	switch args[0] {
+	case "create":
+		return keysCreate(ctx, args[1:], e)
+	case "list":
+		return keysList(ctx, args[1:], e)
+	case "revoke":
+		return keysRevoke(ctx, args[1:], e)
+	case "get":
+		return keysGet(ctx, args[1:], e)
+	case "update":
+		return keysUpdate(ctx, args[1:], e)
+	case "rotate":
+		return keysRotate(ctx, args[1:], e)
+	}
+	return fmt.Errorf("%w: unknown keys subcommand %q", errUsage, args[0])
+}
+
+func keysCreate(ctx context.Context, args []string, e env) error {
+	fs := newFlags(e, "keys create", "keys create --name NAME --scopes read,write [flags]")
+	var d dbFlags
+	d.register(fs)
+	name := fs.String("name", "", "key name (required)")
+	desc := fs.String("description", "", "what the key is for")
+	scopeList := fs.String("scopes", "", "comma- or space-separated scopes")
+	role := fs.String("role", "", "role whose scopes the key gets (instead of --scopes)")
+	expires := fs.String("expires", "", "lifetime (90d, 36h) or expiry date (2027-01-31); default never")
+	tenant := fs.String("tenant", "", "tenant (organization) ID")
+	owner := fs.String("owner", "", "owner (user) ID")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: keys create takes no arguments", errUsage)
+	}
+	if *name == "" {
+		return fmt.Errorf("%w: keys create needs --name", errUsage)
+	}
+	sc, err := scopes.Parse(*scopeList)
+	if err != nil {
+		return fmt.Errorf("%w: --scopes: %v", errUsage, err)
+	}
+	if len(sc) > 0 && *role != "" {
+		return fmt.Errorf("%w: give --scopes or --role, not both", errUsage)
+	}
+	if *role != "" {
+		if _, ok := scopes.DefaultRoles().Scopes(*role); !ok {
+			return fmt.Errorf("%w: unknown role %q (viewer, editor, admin)", errUsage, *role)
+		}
+	}
+	now := time.Now()
+	exp, err := parseExpiry(*expires, now)
+	if err != nil {
+		return fmt.Errorf("%w: --expires: %v", errUsage, err)
+	}
+	a, err := openApp(ctx, d, e)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	key, rec, err := apikey.Issue(ctx, a.db, a.format, a.hasher, apikey.Params{
+		Name: *name, Description: *desc, Scopes: sc, Role: *role,
+		TenantID: *tenant, OwnerID: *owner, ExpiresAt: exp, CreatedBy: "cli", Now: now,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, key)
+	fmt.Fprintf(e.stderr, "created key %s (%s), scopes %s, expires %s\nthe key is shown once: store it now\n",
+		rec.ID, rec.Name, scopesOf(rec), formatTime(rec.ExpiresAt, "never"))
+	return nil
+}
+
+// parseExpiry reads "90d", a Go duration ("36h"), an RFC 3339 instant, or a
+// date (the key expires at the end of that day, UTC).
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days <= 0 || days > 3650 {
+			return time.Time{}, errors.New("days must be a whole number from 1 to 3650")
+		}
+		return now.Add(time.Duration(days) * 24 * time.Hour), nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d <= 0 {
+			return time.Time{}, errors.New("the lifetime must be positive")
+		}
+		return now.Add(d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.Add(24 * time.Hour), nil
+	}
+	return time.Time{}, errors.New("want 90d, 36h, 2027-01-31 or an RFC 3339 time")
+}
+
+func keysList(ctx context.Context, args []string, e env) error {
+	fs := newFlags(e, "keys list", "keys list [flags]")
+	var d dbFlags
+	d.register(fs)
+	owner := fs.String("owner", "", "only keys of this owner")
+	tenant := fs.String("tenant", "", "only keys of this tenant")
+	all := fs.Bool("all", false, "include revoked keys")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, d, e)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tLAST4\tSCOPES\tTENANT\tEXPIRES\tLAST USED\tSTATUS")
+	f := store.KeyFilter{OwnerID: *owner, TenantID: *tenant, IncludeRevoked: *all, Limit: 1000}
+	for {
+		page, next, err := a.db.ListKeys(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, k := range page {
+			status := "active"
+			switch {
+			case k.Revoked():
+				status = "revoked"
+			case k.ExpiredAt(time.Now()):
+				status = "expired"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Last4, scopesOf(k),
+				dash(k.TenantID), formatTime(k.ExpiresAt, "never"), formatTime(k.LastUsedAt, "never"), status)
+		}
+		if next == "" {
+			break
+		}
+		f.After = next
+	}
+	return tw.Flush()
+}
+
+func keysRevoke(ctx context.Context, args []string, e env) error {
+	fs := newFlags(e, "keys revoke", "keys revoke [flags] ID")
+	var d dbFlags
+	d.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: keys revoke takes one key ID", errUsage)
+	}
+	a, err := openApp(ctx, d, e)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	k, err := a.db.RevokeKey(ctx, fs.Arg(0), time.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no key with ID %q", fs.Arg(0))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "revoked key %s (%s)\n", k.ID, k.Name)
+	return nil
+}
+
+func scopesOf(k *store.Key) string {
+	if len(k.Scopes) == 0 && k.Role != "" {
+		return "role:" + k.Role
+	}
+	if len(k.Scopes) == 0 {
+		return "-"
+	}
+	return strings.Join(k.Scopes, ",")
+}
+
+func formatTime(t time.Time, zero string) string {
+	if t.IsZero() {
+		return zero
+	}
+	return t.UTC().Format("2006-01-02 15:04Z")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/admin"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// oneKey parses flags that end with one key ID and opens the app.
+func oneKey(ctx context.Context, fs flagSet, d *dbFlags, args []string, e env, what string) (*app, string, error) {
+	if err := parseFlags(fs.FlagSet, args); err != nil {
+		return nil, "", err
+	}
+	if fs.NArg() != 1 {
+		return nil, "", fmt.Errorf("%w: keys %s takes one key ID", errUsage, what)
+	}
+	a, err := openApp(ctx, *d, e)
+	if err != nil {
+		return nil, "", err
+	}
+	return a, fs.Arg(0), nil
+}
+
+func notFound(err error, id string) error {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, admin.ErrNotFound) {
+		return fmt.Errorf("no key with ID %q", id)
+	}
+	return err
+}
+
+func keysGet(ctx context.Context, args []string, e env) error {
+	fs := flagSet{newFlags(e, "keys get", "keys get [flags] ID")}
+	var d dbFlags
+	d.register(fs.FlagSet)
+	a, id, err := oneKey(ctx, fs, &d, args, e, "get")
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	k, err := a.db.KeyByID(ctx, id)
+	if err != nil {
+		return notFound(err, id)
+	}
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(admin.ToJSON(k, time.Now()))
+}
+
+func keysUpdate(ctx context.Context, args []string, e env) error {
+	fs := flagSet{newFlags(e, "keys update", "keys update [--name N] [--description D] [--expires 30d|never] ID")}
+	var d dbFlags
+	d.register(fs.FlagSet)
+	name := fs.String("name", "", "new name")
+	desc := fs.String("description", "", "new description")
+	expires := fs.String("expires", "", `new lifetime from now (30d, 36h), date, RFC 3339 time, or "never"`)
+	a, id, err := oneKey(ctx, fs, &d, args, e, "update")
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var u store.KeyUpdate
+	set := map[string]bool{}
+	fs.Visit(func(f *flagT) { set[f.Name] = true })
+	if set["name"] {
+		if *name == "" {
+			return fmt.Errorf("%w: --name must not be empty", errUsage)
+		}
+		u.Name = name
+	}
+	if set["description"] {
+		u.Description = desc
+	}
+	if set["expires"] {
+		var t time.Time
+		if *expires != "never" {
+			if t, err = parseExpiry(*expires, time.Now()); err != nil {
+				return fmt.Errorf("%w: --expires: %v", errUsage, err)
+			}
+		}
+		u.ExpiresAt = &t
+	}
+	if u == (store.KeyUpdate{}) {
+		return fmt.Errorf("%w: keys update needs --name, --description or --expires", errUsage)
+	}
+	k, err := a.keys().UpdateKey(ctx, id, u)
+	if err != nil {
+		return notFound(err, id)
+	}
+	fmt.Fprintf(e.stderr, "updated key %s (%s), expires %s\n", k.ID, k.Name, formatTime(k.ExpiresAt, "never"))
+	return nil
+}
+
+func keysRotate(ctx context.Context, args []string, e env) error {
+	fs := flagSet{newFlags(e, "keys rotate", "keys rotate [--grace 24h] ID")}
+	var d dbFlags
+	d.register(fs.FlagSet)
+	grace := fs.Duration("grace", 0, "keep the old key working this long (default: revoke it now)")
+	a, id, err := oneKey(ctx, fs, &d, args, e, "rotate")
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	k, err := a.db.KeyByID(ctx, id)
+	if err != nil {
+		return notFound(err, id)
+	}
+	m, err := a.manager(nil)
+	if err != nil {
+		return err
+	}
+	res, err := m.RotateKey(ctx, k, *grace, "cli")
+	var v *admin.ValidationError
+	if errors.As(err, &v) {
+		return fmt.Errorf("cannot rotate key %s: %v", id, v)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, res.Key)
+	old := "revoked now"
+	if *grace > 0 {
+		old = "expires " + formatTime(res.Old.ExpiresAt, "never")
+	}
+	fmt.Fprintf(e.stderr, "created key %s to replace %s (%s); the old key %s\nthe new key is shown once: store it now\n",
+		res.Record.ID, k.ID, k.Name, old)
+	return nil
+}
