@@ -66,6 +66,23 @@ type Expiry struct {
 	InDays bool
 }
 
+// NewKeyExpiry applies the policy to the expiry requested for a key
+// created at now, as [Manager.Create] does: it fills in the default
+// lifetime, and refuses a missing expiry when one is required and a
+// lifetime beyond the maximum, with a [*ValidationError]. Tools that
+// create keys without a Manager (the gatehouse CLI) call it so that the
+// policy holds for them too.
+func (p Policy) NewKeyExpiry(req Expiry, now time.Time) (time.Time, error) {
+	if err := p.validate(); err != nil {
+		return time.Time{}, err
+	}
+	exp, verr := p.resolve(req, now, now, true)
+	if verr != nil {
+		return time.Time{}, verr
+	}
+	return exp, nil
+}
+
 // resolve returns the expiry for a key created at created, at now. field
 // names the request member errors refer to. For a new key, an unset
 // expiry falls back to the default lifetime.

@@ -386,3 +386,40 @@ func TestRotationGrace(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyNewKeyExpiry covers the policy as tools without a Manager
+// apply it (the CLI): the same edges as over HTTP.
+func TestPolicyNewKeyExpiry(t *testing.T) {
+	now := time.Date(2026, 3, 1, 15, 0, 0, 0, time.UTC)
+	capped := admin.Policy{MaxLifetimeDays: 30}
+	tests := []struct {
+		name    string
+		policy  admin.Policy
+		req     admin.Expiry
+		want    time.Time
+		wantErr string
+	}{
+		{"no policy, no expiry", admin.Policy{}, admin.Expiry{}, time.Time{}, ""},
+		{"exactly the maximum", capped, admin.Expiry{InDays: true, Days: 30}, time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), ""},
+		{"one day more", capped, admin.Expiry{InDays: true, Days: 31}, time.Time{}, "maximum lifetime of 30 days"},
+		{"instant at the cap", capped, admin.Expiry{Set: true, At: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)}, time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), ""},
+		{"instant past the cap", capped, admin.Expiry{Set: true, At: time.Date(2026, 4, 1, 0, 0, 0, 1, time.UTC)}, time.Time{}, "maximum lifetime"},
+		{"missing under a cap", capped, admin.Expiry{}, time.Time{}, "an expiry is required"},
+		{"missing when required", admin.Policy{RequireExpiry: true}, admin.Expiry{}, time.Time{}, "an expiry is required"},
+		{"default fills in", admin.Policy{RequireExpiry: true, DefaultLifetimeDays: 7}, admin.Expiry{}, time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC), ""},
+		{"in the past", admin.Policy{}, admin.Expiry{Set: true, At: now.Add(-time.Second)}, time.Time{}, "must be in the future"},
+		{"invalid policy", admin.Policy{MaxLifetimeDays: 401}, admin.Expiry{InDays: true, Days: 1}, time.Time{}, "0 to 400"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.policy.NewKeyExpiry(tt.req, now)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, tt.want.Equal(got), "want %v, got %v", tt.want, got)
+		})
+	}
+}

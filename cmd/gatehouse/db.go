@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/admin"
 	"github.com/gatehouse-go/gatehouse/apikey"
@@ -67,11 +69,56 @@ func openApp(ctx context.Context, d dbFlags, e env) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GATEHOUSE_PEPPER: %w", err)
 	}
+	policy, err := policyFromEnv(e)
+	if err != nil {
+		return nil, err
+	}
 	s, err := sqlstore.Open(ctx, dsn, sqlstore.Config{})
 	if err != nil {
 		return nil, err
 	}
-	return &app{db: s, format: format, hasher: hasher}, nil
+	return &app{db: s, format: format, hasher: hasher, policy: policy}, nil
+}
+
+// policyFromEnv reads the key expiry policy: GATEHOUSE_KEY_MAX_DAYS (1 to
+// 400: new keys must expire within that many days), GATEHOUSE_KEY_DEFAULT_DAYS
+// (the lifetime of keys created without one), GATEHOUSE_KEY_REQUIRE_EXPIRY
+// (true: refuse keys without an expiry) and GATEHOUSE_KEY_TZ (the time zone
+// whose day ends expire keys; default UTC).
+func policyFromEnv(e env) (admin.Policy, error) {
+	var p admin.Policy
+	days := func(name string) (int, error) {
+		v := e.getenv(name)
+		if v == "" {
+			return 0, nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > admin.MaxLifetimeDaysCap {
+			return 0, fmt.Errorf("%s: want a number of days from 1 to %d, got %q", name, admin.MaxLifetimeDaysCap, v)
+		}
+		return n, nil
+	}
+	var err error
+	if p.MaxLifetimeDays, err = days("GATEHOUSE_KEY_MAX_DAYS"); err != nil {
+		return p, err
+	}
+	if p.DefaultLifetimeDays, err = days("GATEHOUSE_KEY_DEFAULT_DAYS"); err != nil {
+		return p, err
+	}
+	if v := e.getenv("GATEHOUSE_KEY_REQUIRE_EXPIRY"); v != "" {
+		if p.RequireExpiry, err = strconv.ParseBool(v); err != nil {
+			return p, fmt.Errorf("GATEHOUSE_KEY_REQUIRE_EXPIRY: want true or false, got %q", v)
+		}
+	}
+	if v := e.getenv("GATEHOUSE_KEY_TZ"); v != "" {
+		if p.Location, err = time.LoadLocation(v); err != nil {
+			return p, fmt.Errorf("GATEHOUSE_KEY_TZ: unknown time zone %q", v)
+		}
+	}
+	if p.MaxLifetimeDays > 0 && p.DefaultLifetimeDays > p.MaxLifetimeDays {
+		return p, fmt.Errorf("GATEHOUSE_KEY_DEFAULT_DAYS (%d) exceeds GATEHOUSE_KEY_MAX_DAYS (%d)", p.DefaultLifetimeDays, p.MaxLifetimeDays)
+	}
+	return p, nil
 }
 
 func (a *app) Close() error { return a.db.Close() }

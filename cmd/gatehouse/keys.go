@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/admin"
 	"github.com/gatehouse-go/gatehouse/apikey"
 	"github.com/gatehouse-go/gatehouse/scopes"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -94,6 +95,16 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
+	// The key policy holds for the CLI as for the management API: "30d"
+	// ends with the 30th day in the policy's zone, as expires_in_days does.
+	req := admin.Expiry{Set: !exp.IsZero(), At: exp}
+	if n, ok := strings.CutSuffix(*expires, "d"); ok {
+		days, _ := strconv.Atoi(n) // parseExpiry checked it
+		req = admin.Expiry{InDays: true, Days: days}
+	}
+	if exp, err = a.policy.NewKeyExpiry(req, now); err != nil {
+		return fmt.Errorf("--expires: %w", err)
+	}
 	key, rec, err := apikey.Issue(ctx, a.db, a.format, a.hasher, apikey.Params{
 		Name: *name, Description: *desc, Scopes: sc, Role: *role,
 		TenantID: *tenant, OwnerID: *owner, ExpiresAt: exp, CreatedBy: "cli", Now: now,

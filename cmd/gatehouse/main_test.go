@@ -155,6 +155,7 @@ func TestServeAndKeys(t *testing.T) {
 
 func TestCLIErrors(t *testing.T) {
 	dsn := map[string]string{"GATEHOUSE_DSN": filepath.Join(t.TempDir(), "g.db")}
+	policy30 := map[string]string{"GATEHOUSE_DSN": dsn["GATEHOUSE_DSN"], "GATEHOUSE_KEY_MAX_DAYS": "30"}
 	tests := []struct {
 		name     string
 		vars     map[string]string
@@ -174,6 +175,11 @@ func TestCLIErrors(t *testing.T) {
 		{"revoke without ID", dsn, []string{"keys", "revoke"}, 2, "one key ID"},
 		{"revoke unknown ID", dsn, []string{"keys", "revoke", "key_nope"}, 1, `no key with ID "key_nope"`},
 		{"short pepper", map[string]string{"GATEHOUSE_DSN": dsn["GATEHOUSE_DSN"], "GATEHOUSE_PEPPER": "short"}, []string{"keys", "list"}, 1, "GATEHOUSE_PEPPER"},
+		{"bad max days", map[string]string{"GATEHOUSE_DSN": dsn["GATEHOUSE_DSN"], "GATEHOUSE_KEY_MAX_DAYS": "401"}, []string{"keys", "list"}, 1, "GATEHOUSE_KEY_MAX_DAYS"},
+		{"bad time zone", map[string]string{"GATEHOUSE_DSN": dsn["GATEHOUSE_DSN"], "GATEHOUSE_KEY_TZ": "Mars/Olympus"}, []string{"keys", "list"}, 1, "GATEHOUSE_KEY_TZ"},
+		{"default above max", map[string]string{"GATEHOUSE_DSN": dsn["GATEHOUSE_DSN"], "GATEHOUSE_KEY_MAX_DAYS": "30", "GATEHOUSE_KEY_DEFAULT_DAYS": "31"}, []string{"keys", "list"}, 1, "exceeds"},
+		{"beyond max lifetime", policy30, []string{"keys", "create", "--name", "x", "--scopes", "read", "--expires", "31d"}, 1, "expires"},
+		{"no expiry under a cap", policy30, []string{"keys", "create", "--name", "x", "--scopes", "read"}, 1, "expir"},
 		{"db and dsn", dsn, []string{"keys", "list", "--db", "a.db", "--dsn", "b.db"}, 2, "not both"},
 		{"help", dsn, []string{"keys", "create", "--help"}, 0, "Usage: gatehouse keys create"},
 	}
@@ -186,6 +192,25 @@ func TestCLIErrors(t *testing.T) {
 				assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr), "gatehouse: "), "one error line: %q", stderr)
 			}
 		})
+	}
+}
+
+// TestKeyPolicyFromEnv checks that the expiry policy read from the
+// environment is the one the key commands enforce.
+func TestKeyPolicyFromEnv(t *testing.T) {
+	vars := map[string]string{"GATEHOUSE_DSN": filepath.Join(t.TempDir(), "g.db"), "GATEHOUSE_KEY_MAX_DAYS": "30"}
+	code, stdout, stderr := cli(t, vars, "keys", "create", "--name", "ok", "--scopes", "read", "--expires", "30d")
+	require.Equal(t, 0, code, stderr)
+	assert.True(t, strings.HasPrefix(stdout, "gh_live."), stdout)
+	vars["GATEHOUSE_KEY_DEFAULT_DAYS"] = "7"
+	code, _, stderr = cli(t, vars, "keys", "create", "--name", "defaulted", "--scopes", "read")
+	require.Equal(t, 0, code, "a default lifetime fills in a missing expiry: %s", stderr)
+	code, stdout, _ = cli(t, vars, "keys", "list")
+	require.Equal(t, 0, code)
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.Contains(line, "defaulted") {
+			assert.Regexp(t, `\d{4}-\d{2}-\d{2} 00:00Z`, line, "the defaulted key expires at the end of a day")
+		}
 	}
 }
 
