@@ -83,6 +83,22 @@ func (p Policy) NewKeyExpiry(req Expiry, now time.Time) (time.Time, error) {
 	return exp, nil
 }
 
+// UpdatedExpiry applies the policy to a change of the expiry of a key
+// created at created, as [Manager.Update] does: removing the expiry is
+// refused when one is required, and the new expiry may not pass the
+// maximum lifetime counted from the key's creation. A zero At with Set
+// removes the expiry.
+func (p Policy) UpdatedExpiry(req Expiry, created, now time.Time) (time.Time, error) {
+	if err := p.validate(); err != nil {
+		return time.Time{}, err
+	}
+	exp, verr := p.resolve(req, created, now, false)
+	if verr != nil {
+		return time.Time{}, verr
+	}
+	return exp, nil
+}
+
 // resolve returns the expiry for a key created at created, at now. field
 // names the request member errors refer to. For a new key, an unset
 // expiry falls back to the default lifetime.

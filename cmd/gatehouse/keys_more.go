@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/admin"
@@ -76,11 +78,26 @@ func keysUpdate(ctx context.Context, args []string, e env) error {
 		u.Description = desc
 	}
 	if set["expires"] {
-		var t time.Time
+		now := time.Now()
+		req := admin.Expiry{Set: true} // "never": remove the expiry
 		if *expires != "never" {
-			if t, err = parseExpiry(*expires, time.Now()); err != nil {
+			t, err := parseExpiry(*expires, now)
+			if err != nil {
 				return fmt.Errorf("%w: --expires: %v", errUsage, err)
 			}
+			req.At = t
+			if n, ok := strings.CutSuffix(*expires, "d"); ok {
+				days, _ := strconv.Atoi(n) // parseExpiry checked it
+				req = admin.Expiry{InDays: true, Days: days}
+			}
+		}
+		old, err := a.db.KeyByID(ctx, id)
+		if err != nil {
+			return notFound(err, id)
+		}
+		t, err := a.policy.UpdatedExpiry(req, old.CreatedAt, now)
+		if err != nil {
+			return fmt.Errorf("--expires: %w", err)
 		}
 		u.ExpiresAt = &t
 	}

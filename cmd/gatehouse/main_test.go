@@ -202,6 +202,23 @@ func TestKeyPolicyFromEnv(t *testing.T) {
 	code, stdout, stderr := cli(t, vars, "keys", "create", "--name", "ok", "--scopes", "read", "--expires", "30d")
 	require.Equal(t, 0, code, stderr)
 	assert.True(t, strings.HasPrefix(stdout, "gh_live."), stdout)
+	id := ""
+	code, list, _ := cli(t, vars, "keys", "list")
+	require.Equal(t, 0, code)
+	for _, line := range strings.Split(list, "\n") {
+		if strings.Contains(line, " ok ") {
+			id = strings.Fields(line)[0]
+		}
+	}
+	require.NotEmpty(t, id)
+	code, _, stderr = cli(t, vars, "keys", "update", "--expires", "never", id)
+	assert.Equal(t, 1, code, "removing the expiry under a cap is refused")
+	assert.Contains(t, stderr, "an expiry is required")
+	code, _, stderr = cli(t, vars, "keys", "update", "--expires", "45d", id)
+	assert.Equal(t, 1, code, "an update may not pass the cap")
+	assert.Contains(t, stderr, "maximum lifetime")
+	code, _, stderr = cli(t, vars, "keys", "update", "--expires", "10d", id)
+	assert.Equal(t, 0, code, stderr)
 	vars["GATEHOUSE_KEY_DEFAULT_DAYS"] = "7"
 	code, _, stderr = cli(t, vars, "keys", "create", "--name", "defaulted", "--scopes", "read")
 	require.Equal(t, 0, code, "a default lifetime fills in a missing expiry: %s", stderr)
