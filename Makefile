@@ -1,5 +1,5 @@
 # Every module of the repository; `make test` vets and tests each with -race.
-MODULES := . examples benchmarks
+MODULES := . ginauth examples benchmarks
 GO ?= go
 FUZZTIME ?= 3s
 

@@ -1,0 +1,47 @@
+package middleware
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/scopes"
+)
+
+// Authenticate is [Middleware.Handler] as a function, for adapters to
+// routers whose handlers are not http.Handler (gin, for one): it checks r
+// and returns it with the principal in its context, telling the observer
+// as Handler does. With optional, a request without any credential is
+// returned as it is, as [Middleware.Optional] does. On an error the caller
+// refuses the request with [Middleware.Error] and stops.
+func (m *Middleware) Authenticate(r *http.Request, optional bool) (*http.Request, error) {
+	p, err := m.Check(r)
+	if err != nil {
+		if optional && errors.Is(err, gatehouse.ErrNoCredentials) {
+			return r, nil
+		}
+		return nil, err
+	}
+	if m.observer != nil {
+		m.observer.Authenticated(r, p)
+	}
+	return r.WithContext(gatehouse.NewContext(r.Context(), p)), nil
+}
+
+// Authorize is [Middleware.Require] as a function: nil when the principal
+// in r's context satisfies req, else the error to refuse the request with
+// ([Middleware.Error]): no principal is a 401, too few scopes a 403.
+func (m *Middleware) Authorize(r *http.Request, req *scopes.Requirement) error {
+	p, ok := gatehouse.FromContext(r.Context())
+	if !ok {
+		return errNoCredentials
+	}
+	if !req.SatisfiedBy(p.Scopes) {
+		return &gatehouse.ScopeError{Required: req.Scopes(), Any: req.Any()}
+	}
+	return nil
+}
+
+// Matcher returns the scope matcher the middleware compiles requirements
+// with, for adapters that compile their own.
+func (m *Middleware) Matcher() *scopes.Matcher { return m.matcher }
