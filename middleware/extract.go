@@ -175,17 +175,59 @@ func cookieValue(lines []string, name string) (string, int) {
 }
 
 // hasAccessTokenParam reports whether the raw query has an access_token
-// parameter (RFC 6750 section 2.3), which Gatehouse refuses to read.
+// parameter (RFC 6750 section 2.3), which Gatehouse refuses to read. A
+// percent-encoded name counts, as url.ParseQuery decodes it. It does not
+// allocate.
 func hasAccessTokenParam(q string) bool {
 	for q != "" {
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
 		k, _, _ := strings.Cut(kv, "=")
-		if k == "access_token" {
+		if k == accessToken || strings.IndexByte(k, '%') >= 0 && unescapesTo(k, accessToken) {
 			return true
 		}
 	}
 	return false
+}
+
+const accessToken = "access_token"
+
+// unescapesTo reports whether the query component s, percent-decoded, is
+// want. A malformed escape never matches (url.ParseQuery drops the pair).
+func unescapesTo(s, want string) bool {
+	j := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' {
+			if i+2 >= len(s) {
+				return false
+			}
+			hi, ok1 := unhex(s[i+1])
+			lo, ok2 := unhex(s[i+2])
+			if !ok1 || !ok2 {
+				return false
+			}
+			c = hi<<4 | lo
+			i += 2
+		}
+		if j >= len(want) || want[j] != c {
+			return false
+		}
+		j++
+	}
+	return j == len(want)
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 func validCookieName(name string) bool {

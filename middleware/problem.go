@@ -164,7 +164,11 @@ func (pw *ProblemWriter) WriteError(w http.ResponseWriter, r *http.Request, err 
 		}
 		h.Set("Retry-After", strconv.FormatInt(secs, 10))
 		if detail == "" {
-			detail = "Too many requests: retry after " + strconv.FormatInt(secs, 10) + " seconds"
+			if secs == 1 {
+				detail = "Too many requests: retry after 1 second"
+			} else {
+				detail = "Too many requests: retry after " + strconv.FormatInt(secs, 10) + " seconds"
+			}
 		}
 	default:
 		if detail == "" || !errors.Is(err, gatehouse.ErrUnavailable) {
