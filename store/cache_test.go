@@ -221,8 +221,9 @@ func TestCacheRevocationIsImmediate(t *testing.T) {
 	ck, err := kc.LookupAt(ctx, d, clock.Now())
 	require.NoError(t, err)
 	require.False(t, ck.Key.Revoked())
-	ck, err = kc.LookupAt(ctx, d, clock.Now())
+	again, err := kc.LookupAt(ctx, d, clock.Now())
 	require.NoError(t, err)
+	require.Same(t, ck, again, "second lookup is a hit")
 	require.EqualValues(t, 1, ps.calls.Load(), "second lookup is a hit")
 
 	revoked, err := kc.RevokeKey(ctx, k.ID, clock.Now())
