@@ -36,6 +36,44 @@ type CacheConfig struct {
 	LoadTimeout time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Observer, when set, is told the outcome of every lookup and the
+	// duration of every store load. Default none.
+	Observer CacheObserver
+}
+
+// CacheObserver receives cache events, for metrics. Implementations must be
+// fast and safe for concurrent use: CacheLookup runs on every request.
+type CacheObserver interface {
+	// CacheLookup is told how a lookup was answered.
+	CacheLookup(o CacheOutcome)
+	// StoreLoad is told how long one load from the store took and how it
+	// ended: nil, ErrNotFound, or a failure. Concurrent misses of one
+	// digest share a load, and it is reported once.
+	StoreLoad(elapsed time.Duration, err error)
+}
+
+// CacheOutcome is how a cache lookup was answered.
+type CacheOutcome uint8
+
+const (
+	// CacheHit: a fresh record was in the cache.
+	CacheHit CacheOutcome = iota
+	// CacheNegativeHit: the digest was recently found unknown.
+	CacheNegativeHit
+	// CacheMiss: the lookup went to the store (or joined a load under way).
+	CacheMiss
+)
+
+func (o CacheOutcome) String() string {
+	switch o {
+	case CacheHit:
+		return "hit"
+	case CacheNegativeHit:
+		return "negative_hit"
+	case CacheMiss:
+		return "miss"
+	}
+	return "unknown"
 }
 
 const cacheShards = 16
@@ -123,6 +161,9 @@ func (c *digestCache[V]) shard(d Digest) *lru.Cache[Digest, *cacheEntry[V]] {
 // consulting the negative cache or the store.
 func (c *digestCache[V]) peek(d Digest, now time.Time) (V, bool) {
 	if e, ok := c.shard(d).Get(d); ok && now.Before(e.until) {
+		if c.cfg.Observer != nil {
+			c.cfg.Observer.CacheLookup(CacheHit)
+		}
 		return e.v, true
 	}
 	var zero V
@@ -131,12 +172,22 @@ func (c *digestCache[V]) peek(d Digest, now time.Time) (V, bool) {
 
 // get returns the cached value for d, or loads it with load.
 func (c *digestCache[V]) get(ctx context.Context, d Digest, now time.Time, load func(context.Context, Digest) (V, error)) (V, error) {
+	obs := c.cfg.Observer
 	if e, ok := c.shard(d).Get(d); ok && now.Before(e.until) {
+		if obs != nil {
+			obs.CacheLookup(CacheHit)
+		}
 		return e.v, nil
 	}
 	if until, ok := c.neg.Get(d); ok && now.Before(until) {
+		if obs != nil {
+			obs.CacheLookup(CacheNegativeHit)
+		}
 		var zero V
 		return zero, ErrNotFound
+	}
+	if obs != nil {
+		obs.CacheLookup(CacheMiss)
 	}
 	return c.load(ctx, d, load)
 }
@@ -149,7 +200,11 @@ func (c *digestCache[V]) load(ctx context.Context, d Digest, load func(context.C
 	ch := c.group.DoChan(string(k[:]), func() (any, error) {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.LoadTimeout)
 		defer cancel()
+		start := time.Now()
 		v, err := safeLoad(lctx, d, load)
+		if c.cfg.Observer != nil {
+			c.cfg.Observer.StoreLoad(time.Since(start), err)
+		}
 		now := c.cfg.Now()
 		c.mu.Lock()
 		if c.epoch.Load() == e0 {
