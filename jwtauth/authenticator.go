@@ -1,0 +1,379 @@
+package jwtauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatehouse-go/gatehouse"
+)
+
+// Authenticator verifies JWS compact tokens (signed JWTs) presented as
+// Bearer credentials or handed over by a worker. It is immutable and safe
+// for concurrent use.
+type Authenticator struct {
+	single   *issuer            // the issuer, when there is one
+	byName   map[string]*issuer // issuers by "iss", when there are several
+	parser   *jwt.Parser
+	times    *jwt.Validator
+	leeway   time.Duration
+	typ      string
+	mapFn    PrincipalFunc
+	deny     Denylist
+	cache    *tokenCache // nil when disabled
+	now      func() time.Time
+	maxLen   int
+	excluded []string
+}
+
+var _ gatehouse.Authenticator = (*Authenticator)(nil)
+
+// New returns an authenticator for tokens of the given issuers. At least one
+// issuer is required; with several, each needs a distinct Issuer name.
+func New(cfg Config, issuers ...Issuer) (*Authenticator, error) {
+	if len(issuers) == 0 {
+		return nil, errors.New("jwtauth: at least one issuer is required")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	a := &Authenticator{
+		leeway:   cfg.Leeway,
+		typ:      cfg.Type,
+		mapFn:    cfg.Principal,
+		deny:     cfg.Denylist,
+		now:      cfg.Now,
+		maxLen:   cfg.MaxTokenLength,
+		excluded: cfg.ExcludePrefixes,
+	}
+	var methods []string
+	many := len(issuers) > 1
+	for i, in := range issuers {
+		is, err := compileIssuer(in, many)
+		if err != nil {
+			return nil, fmt.Errorf("%w (issuer %d)", err, i)
+		}
+		if many {
+			if a.byName == nil {
+				a.byName = make(map[string]*issuer, len(issuers))
+			}
+			if _, dup := a.byName[is.name]; dup {
+				return nil, fmt.Errorf("jwtauth: issuer %d repeats an Issuer name", i)
+			}
+			a.byName[is.name] = is
+		} else {
+			a.single = is
+		}
+		for _, m := range is.algs {
+			if !slices.Contains(methods, m) {
+				methods = append(methods, m)
+			}
+		}
+	}
+	// Claims are validated after the signature, per issuer: the parser
+	// checks only the algorithm list, the framing and the signature.
+	a.parser = jwt.NewParser(jwt.WithValidMethods(methods), jwt.WithoutClaimsValidation(), jwt.WithStrictDecoding())
+	a.times = jwt.NewValidator(jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(cfg.Leeway), jwt.WithTimeFunc(cfg.Now))
+	if cfg.CacheSize > 0 {
+		if a.cache, err = newTokenCache(cfg.CacheSize); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// Accepts reports whether c is a Bearer credential shaped as a JWS compact
+// token: at most MaxTokenLength bytes with exactly two dots, and no
+// excluded prefix. It does not decode anything.
+func (a *Authenticator) Accepts(c gatehouse.Credential) bool {
+	if c.Scheme != gatehouse.SchemeBearer || len(c.Value) > a.maxLen || !compactShape(c.Value) {
+		return false
+	}
+	for _, p := range a.excluded {
+		if strings.HasPrefix(c.Value, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// compactShape reports whether s has exactly two dots. It stops at the
+// third, so that a string of dots costs no more than its first three.
+func compactShape(s string) bool {
+	i := strings.IndexByte(s, '.')
+	if i < 0 {
+		return false
+	}
+	s = s[i+1:]
+	if i = strings.IndexByte(s, '.'); i < 0 {
+		return false
+	}
+	return strings.IndexByte(s[i+1:], '.') < 0
+}
+
+// Authenticate implements [gatehouse.Authenticator]: it verifies c.Value
+// with [Authenticator.Verify].
+func (a *Authenticator) Authenticate(ctx context.Context, c gatehouse.Credential) (*gatehouse.Principal, error) {
+	return a.Verify(ctx, c.Value)
+}
+
+// Verify verifies a token string and returns its principal, shared and
+// read-only. It is the whole check, usable without HTTP: a worker calls it
+// on a token taken from a message.
+//
+// A token seen before is answered from the cache while it is unexpired,
+// its key is still valid and the denylist does not refuse it. Refusals wrap
+// [gatehouse.ErrInvalidToken] with a reason and a fixed detail; a key
+// source that cannot answer gives an error wrapping
+// [gatehouse.ErrUnavailable].
+func (a *Authenticator) Verify(ctx context.Context, token string) (*gatehouse.Principal, error) {
+	if len(token) > a.maxLen {
+		return nil, errTooLong
+	}
+	if !compactShape(token) {
+		return nil, errMalformed
+	}
+	now := a.now()
+	if a.cache == nil {
+		e, err := a.verify(ctx, token, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.denied(ctx, &e.ref); err != nil {
+			return nil, err
+		}
+		return e.p, nil
+	}
+	// The cache is keyed by the SHA-256 of the signature, the one part of
+	// a token that cannot be made up, and an entry answers only for the
+	// very token it was verified from: its signing input (header and
+	// payload) must be equal too. Hashing the signature alone keeps a hit
+	// cheap; keeping the signing input, never the signature, keeps bearer
+	// credentials out of the cache's memory.
+	dot := strings.LastIndexByte(token, '.')
+	input, d := token[:dot], digest(token[dot+1:])
+	if e, ok := a.cache.get(d); ok && e.input == input {
+		if ns := now.UnixNano(); ns < e.exp && e.key.usableAt(ns) {
+			if err := a.denied(ctx, &e.ref); err != nil {
+				return nil, err
+			}
+			return e.p, nil
+		}
+		// Expired, or its key was revoked or is due for a new look: verify
+		// the token again, which refuses it or renews the entry.
+		a.cache.remove(d)
+	}
+	e, err := a.verify(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.denied(ctx, &e.ref); err != nil {
+		return nil, err
+	}
+	e.input = strings.Clone(input)
+	a.cache.add(d, e)
+	return e.p, nil
+}
+
+func (a *Authenticator) denied(ctx context.Context, ref *TokenRef) error {
+	if a.deny == nil {
+		return nil
+	}
+	switch no, err := a.deny.Denied(ctx, *ref); {
+	case err != nil:
+		return gatehouse.Unavailable(fmt.Errorf("jwtauth: denylist: %w", err))
+	case no:
+		return errRevoked
+	}
+	return nil
+}
+
+// verification is the state of one token's verification, shared with
+// golang-jwt's key function.
+type verification struct {
+	a      *Authenticator
+	ctx    context.Context
+	iss    *issuer
+	key    *Key
+	looked bool // the key function ran: the algorithm was on the list
+}
+
+// keyfunc picks the issuer (by "iss" when there are several, before any
+// key lookup), checks the algorithm against the issuer's list, looks the
+// kid up in the issuer's key source and binds the key to its algorithm.
+// The jku, x5u and jwk headers are never read.
+func (v *verification) keyfunc(t *jwt.Token) (any, error) {
+	v.looked = true
+	if _, present := t.Header["crit"]; present {
+		// RFC 7515 section 4.1.11: a token that relies on header
+		// extensions the verifier does not understand must be refused,
+		// and Gatehouse understands none.
+		return nil, &keyfuncError{errMalformed}
+	}
+	claims, _ := t.Claims.(jwt.MapClaims)
+	iss := v.a.single
+	if iss == nil {
+		name, _ := claims["iss"].(string)
+		if iss = v.a.byName[name]; iss == nil {
+			return nil, &keyfuncError{errBadIssuer}
+		}
+	} else if iss.name != "" {
+		if name, _ := claims["iss"].(string); name != iss.name {
+			return nil, &keyfuncError{errBadIssuer}
+		}
+	}
+	v.iss = iss
+	alg := t.Method.Alg()
+	if !slices.Contains(iss.algs, alg) {
+		return nil, &keyfuncError{errAlgorithm}
+	}
+	var kid string
+	if h, present := t.Header["kid"]; present {
+		s, ok := h.(string)
+		if !ok || s == "" {
+			return nil, &keyfuncError{errMalformed}
+		}
+		if len(s) > MaxKeyIDLength {
+			return nil, &keyfuncError{errUnknownKey}
+		}
+		kid = s
+	}
+	key, err := iss.keys.Key(v.ctx, kid)
+	switch {
+	case errors.Is(err, ErrUnknownKey):
+		return nil, &keyfuncError{errUnknownKey}
+	case err != nil:
+		var ge *gatehouse.Error
+		if errors.As(err, &ge) {
+			return nil, &keyfuncError{err}
+		}
+		return nil, &keyfuncError{gatehouse.Unavailable(err)}
+	case key == nil || key.Revoked():
+		return nil, &keyfuncError{errUnknownKey}
+	case key.alg != alg:
+		// An HS256 token naming an RSA key, or any other confusion.
+		return nil, &keyfuncError{errAlgorithm}
+	case key.expiredAt(v.a.now()):
+		return nil, &keyfuncError{errKeyExpired}
+	}
+	v.key = key
+	return key.material, nil
+}
+
+// verify does the full verification of a token not answered by the cache.
+func (a *Authenticator) verify(ctx context.Context, token string, now time.Time) (*entry, error) {
+	v := &verification{a: a, ctx: ctx}
+	t, err := a.parser.ParseWithClaims(token, jwt.MapClaims{}, v.keyfunc)
+	if err != nil {
+		var kf *keyfuncError
+		if errors.As(err, &kf) {
+			return nil, kf.err
+		}
+		return nil, parseError(err, v.looked)
+	}
+	claims := t.Claims.(jwt.MapClaims)
+	if a.typ != "" && !typeOK(t.Header["typ"], a.typ) {
+		return nil, errBadType
+	}
+	if err := a.times.Validate(claims); err != nil {
+		return nil, timeError(err)
+	}
+	if len(v.iss.aud) > 0 {
+		switch ok, malformed := audienceOK(claims["aud"], v.iss.aud); {
+		case malformed:
+			return nil, errBadClaims
+		case !ok:
+			return nil, errBadAudience
+		}
+	}
+	exp, ok := numericDate(claims["exp"])
+	if !ok {
+		return nil, errBadClaims
+	}
+	if v.iss.maxLife > 0 && exp.Sub(now) > v.iss.maxLife+a.leeway {
+		return nil, errTooLongLived
+	}
+	sub, _ := claims["sub"].(string)
+	if reg := v.key.reg; reg != nil && sub != reg.OwnerID {
+		// A registered key speaks only for its owner.
+		return nil, errBadClaims
+	}
+	p, err := a.principal(claims, v.key)
+	if err != nil {
+		return nil, err
+	}
+	iss, _ := claims["iss"].(string)
+	jti, _ := claims["jti"].(string)
+	iat, _ := numericDate(claims["iat"])
+	return &entry{
+		p:   p,
+		exp: exp.UnixNano(),
+		key: v.key,
+		ref: TokenRef{Issuer: iss, Subject: sub, ID: jti, IssuedAt: iat, ExpiresAt: exp},
+	}, nil
+}
+
+// principal runs the mapping and enforces what it may not change.
+func (a *Authenticator) principal(claims map[string]any, key *Key) (p *gatehouse.Principal, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, gatehouse.Unavailable(fmt.Errorf("jwtauth: principal mapping panicked: %v", r))
+		}
+	}()
+	p, err = a.mapFn(claims, key)
+	if err != nil {
+		var ge *gatehouse.Error
+		if errors.As(err, &ge) {
+			return nil, err
+		}
+		e := *errBadClaims
+		e.Cause = err
+		return nil, &e
+	}
+	if p == nil {
+		return nil, gatehouse.Unavailable(errors.New("jwtauth: principal mapping returned nil"))
+	}
+	if key.reg != nil {
+		p = bindRegistration(p, key)
+	}
+	return p, nil
+}
+
+// parseError maps an error of golang-jwt's parser to a refusal. looked
+// tells whether the key function ran, that is whether the algorithm was on
+// the list: after it, a signature error is a bad signature.
+func parseError(err error, looked bool) error {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return errMalformed
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid) && looked:
+		return errBadSignature
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+		// An algorithm off the list, "none" in any case, or a name
+		// golang-jwt does not know.
+		return errAlgorithm
+	}
+	return errMalformed
+}
+
+// Len returns the number of tokens in the verified-token cache.
+func (a *Authenticator) Len() int {
+	if a.cache == nil {
+		return 0
+	}
+	return a.cache.len()
+}
+
+// Forget empties the verified-token cache, for example after a denylist
+// feed reconnects. Tokens are verified again on their next use.
+func (a *Authenticator) Forget() {
+	if a.cache != nil {
+		a.cache.purge()
+	}
+}

@@ -1,0 +1,148 @@
+package jwtauth
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/scopes"
+)
+
+// PrincipalFunc builds the principal of a verified token. claims are the
+// verified claims, which the principal may keep (Principal.Claims) but
+// nobody may modify; key is the key that verified the token. It runs once
+// per verified token: the result is cached with the token and shared by
+// every request that presents it.
+//
+// An error refuses the token with 401 invalid_token; return a
+// *gatehouse.Error to choose its reason and detail, any other error is
+// reported as malformed claims (and logged as the cause, never sent).
+//
+// Whatever the function returns, tokens verified by a registered key (see
+// [RegisteredKeys]) act as the key's owner, in its tenant, with at most its
+// scopes: the authenticator enforces that after the function runs.
+type PrincipalFunc func(claims map[string]any, key *Key) (*gatehouse.Principal, error)
+
+// DefaultPrincipal returns the default [PrincipalFunc]: ID from "sub"
+// (required), scopes from [ScopesOf], TenantID from the string claim named
+// tenantClaim (none when tenantClaim is empty or the claim is absent), KeyID
+// from the key's ID, ExpiresAt from "exp", and the claims themselves.
+func DefaultPrincipal(tenantClaim string) PrincipalFunc {
+	return func(claims map[string]any, key *Key) (*gatehouse.Principal, error) {
+		return principalOf(claims, key, tenantClaim)
+	}
+}
+
+func principalOf(claims map[string]any, key *Key, tenantClaim string) (*gatehouse.Principal, error) {
+	sub, ok := claims["sub"].(string)
+	if !ok || sub == "" {
+		return nil, errBadClaims
+	}
+	sc, err := ScopesOf(claims)
+	if err != nil {
+		return nil, errBadClaims
+	}
+	var tenant string
+	if tenantClaim != "" {
+		if v, present := claims[tenantClaim]; present {
+			if tenant, ok = v.(string); !ok {
+				return nil, errBadClaims
+			}
+		}
+	}
+	exp, _ := numericDate(claims["exp"])
+	return &gatehouse.Principal{
+		ID:        sub,
+		Kind:      gatehouse.KindJWT,
+		TenantID:  tenant,
+		Scopes:    sc,
+		KeyID:     key.ID(),
+		ExpiresAt: exp,
+		Claims:    claims,
+	}, nil
+}
+
+// ScopesOf returns the scopes a token grants: the "scope" claim, a
+// space-separated string (RFC 8693, RFC 9068), or, when it is absent, the
+// "scp" claim, a string or an array of strings. Scopes come back sorted and
+// unique. A claim of another type, more than scopes.MaxScopes scopes, or a
+// scope that scopes.Valid refuses is an error: the token is refused rather
+// than half read.
+func ScopesOf(claims map[string]any) ([]string, error) {
+	v, ok := claims["scope"]
+	if !ok {
+		v = claims["scp"]
+	}
+	var out []string
+	switch s := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		if len(s) > scopes.MaxInputLength {
+			return nil, scopes.ErrInvalid
+		}
+		for s != "" {
+			var tok string
+			tok, s, _ = strings.Cut(s, " ")
+			if tok == "" {
+				continue
+			}
+			if out == nil {
+				out = make([]string, 0, 1+strings.Count(s, " "))
+			}
+			out = append(out, tok)
+		}
+	case []any:
+		if len(s) > 0 {
+			out = make([]string, 0, len(s))
+		}
+		for _, e := range s {
+			str, ok := e.(string)
+			if !ok {
+				return nil, scopes.ErrInvalid
+			}
+			out = append(out, str)
+		}
+	default:
+		return nil, scopes.ErrInvalid
+	}
+	if err := scopes.Validate(out); err != nil {
+		return nil, err
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// numericDate reads a NumericDate claim (RFC 7519 section 2) as decoded by
+// encoding/json: a float64 number of seconds.
+func numericDate(v any) (time.Time, bool) {
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > 1<<40 {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
+}
+
+// bindRegistration makes p act as the registered key's owner, in its
+// tenant, with at most its scopes: a token scope is kept when the
+// registration's scopes cover it (exactly or by a wildcard). It returns a copy: p may be shared by
+// the application's PrincipalFunc.
+func bindRegistration(p *gatehouse.Principal, key *Key) *gatehouse.Principal {
+	reg := key.reg
+	c := *p
+	c.Kind = gatehouse.KindJWT
+	c.ID = reg.OwnerID
+	c.TenantID = reg.TenantID
+	c.KeyID = reg.KID
+	var sc []string
+	for _, s := range p.Scopes {
+		if scopes.Plain.Covers(reg.Scopes, []string{s}) {
+			sc = append(sc, s)
+		}
+	}
+	c.Scopes = sc
+	return &c
+}
