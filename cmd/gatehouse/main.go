@@ -55,6 +55,7 @@ func commands() []command {
 		{"serve", "serve the demo API behind Gatehouse", serve},
 		{"keys", "create, list, update, rotate and revoke API keys", keys},
 		{"users", "create and list the users who own keys", users},
+		{"pat", "personal access configs: create, list, delete", pat},
 	}
 }
 
