@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -64,9 +63,11 @@ func (p Params) Validate() error {
 type Hasher struct {
 	p Params
 
-	dummyOnce sync.Once
-	dummy     string
+	dummy string
 }
+
+// idKey is argon2.IDKey; tests count its calls.
+var idKey = argon2.IDKey
 
 // NewHasher returns a hasher with p (zero: [DefaultParams]).
 func NewHasher(p Params) (*Hasher, error) {
@@ -74,8 +75,19 @@ func NewHasher(p Params) (*Hasher, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	return &Hasher{p: p}, nil
+	h := &Hasher{p: p}
+	// The dummy hash is made now, so that the first unknown account does
+	// not take longer than the ones after it.
+	dummy, err := h.Hash("gatehouse dummy password")
+	if err != nil {
+		return nil, err
+	}
+	h.dummy = dummy
+	return h, nil
 }
+
+// Params returns the hasher's parameters.
+func (h *Hasher) Params() Params { return h.p }
 
 // Hash returns a PHC string: $argon2id$v=19$m=...,t=...,p=...$salt$hash
 // (unpadded standard base64).
@@ -87,7 +99,7 @@ func (h *Hasher) Hash(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("session: random salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, h.p.Time, h.p.MemoryKiB, h.p.Threads, h.p.KeyLen)
+	key := idKey([]byte(password), salt, h.p.Time, h.p.MemoryKiB, h.p.Threads, h.p.KeyLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.p.MemoryKiB, h.p.Time, h.p.Threads,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -104,7 +116,7 @@ func (h *Hasher) Verify(password, hash string) (needsRehash bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
+	got := idKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return false, ErrMismatch
 	}
@@ -115,9 +127,6 @@ func (h *Hasher) Verify(password, hash string) (needsRehash bool, err error) {
 // hasher's parameters and always fails, so that an unknown account costs
 // the same time as a wrong password.
 func (h *Hasher) VerifyDummy(password string) {
-	h.dummyOnce.Do(func() {
-		h.dummy, _ = h.Hash("gatehouse dummy password")
-	})
 	if len(password) > MaxPasswordLength {
 		password = password[:MaxPasswordLength]
 	}

@@ -10,18 +10,21 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/admin"
 	"github.com/gatehouse-go/gatehouse/apikey"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/session"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
 
 func serve(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "serve", "serve [--addr 127.0.0.1:8080] [--db gatehouse.db | --dsn postgres://...]")
+	fs := newFlags(e, "serve", "serve [--addr 127.0.0.1:8080] [--db gatehouse.db | --dsn postgres://...] [--basic]")
 	var d dbFlags
 	d.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	basic := fs.Bool("basic", false, "also accept HTTP Basic (user e-mail and password, or an API key as the password)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -53,24 +56,41 @@ func serve(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	h, err := newAPI(keys, usage, a, log)
+	sessions, err := store.NewSessionCache(a.db, store.CacheConfig{})
 	if err != nil {
 		return err
 	}
-	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); usage.Run(bg, 10*time.Second, logErr(log, "last-used flush")) }()
-	go func() { defer wg.Done(); reminders.Run(bg, logErr(log, "expiry reminders")) }()
-	defer func() { stopBG(); wg.Wait() }()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
 	bound := ln.Addr().String()
+	// Plain HTTP: browsers keep a Secure cookie only from localhost, so the
+	// development cookie is used on loopback and said so.
+	dev := isLoopback(ln.Addr())
+	if dev {
+		log.Warn("session cookie in development mode: not Secure, no __Host- prefix, because serve speaks plain HTTP on loopback; put TLS in front and listen elsewhere for production")
+	} else {
+		log.Warn("session cookie is Secure and __Host- prefixed: browsers will not keep it over plain HTTP; serve behind TLS")
+	}
+	h, err := newAPI(keys, usage, sessions, a, log, apiOptions{devCookie: dev, basic: *basic})
+	if err != nil {
+		return err
+	}
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); usage.Run(bg, 10*time.Second, logErr(log, "last-used flush")) }()
+	go func() { defer wg.Done(); reminders.Run(bg, logErr(log, "expiry reminders")) }()
+	go func() {
+		defer wg.Done()
+		flushSessions(bg, sessions, 10*time.Second, logErr(log, "session last-seen flush"))
+	}()
+	defer func() { stopBG(); wg.Wait() }()
+
 	if err := bootstrap(ctx, a, keys, e, bound); err != nil {
-		ln.Close()
 		return err
 	}
 	srv := &http.Server{
@@ -84,7 +104,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("serving", "addr", "http://"+bound, "db", a.db.Dialect())
+	log.Info("serving", "addr", "http://"+bound, "db", a.db.Dialect(), "login", "http://"+bound+"/api/auth/login", "basic", *basic)
 	if e.ready != nil {
 		e.ready(bound)
 	}
@@ -142,14 +162,87 @@ An admin key was created (%s). It is shown once; store it now:
 	return nil
 }
 
-// newAPI returns the demo API and the key management API behind the
-// middleware.
-func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, a *app, log *slog.Logger) (http.Handler, error) {
+// isLoopback reports whether a listener's address is a loopback one.
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+// flushSessions writes the sessions' last-seen times every interval until
+// ctx ends, and once more then.
+func flushSessions(ctx context.Context, sessions *store.SessionCache, every time.Duration, onErr func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := sessions.Flush(fctx); err != nil {
+				onErr(err)
+			}
+			return
+		case <-t.C:
+			if err := sessions.Flush(ctx); err != nil {
+				onErr(err)
+			}
+		}
+	}
+}
+
+// apiOptions are the switches of newAPI.
+type apiOptions struct {
+	devCookie bool // the session cookie without Secure and __Host-
+	basic     bool // accept HTTP Basic
+}
+
+// sessionScopes are the scopes of a login session (and a Basic request):
+// the user's own when set, else every demo scope but admin, which only
+// admins get.
+func sessionScopes(u *store.User) []string {
+	if u.Scopes != nil {
+		return u.Scopes
+	}
+	if u.Level == store.LevelOrgAdmin || u.Level == store.LevelSuperAdmin {
+		return demoScopes
+	}
+	return []string{"predict", "read", "write"}
+}
+
+// newAPI returns the demo API, the login endpoints and the key management
+// API behind the middleware. The middleware accepts API keys, the session
+// cookie and, with opts.basic, HTTP Basic.
+func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.SessionCache, a *app, log *slog.Logger, opts apiOptions) (http.Handler, error) {
 	auth, err := apikey.NewAuthenticator(a.format, keys, apikey.Config{Hasher: a.hasher, Usage: usage})
 	if err != nil {
 		return nil, err
 	}
-	m, err := middleware.New(middleware.Config{Realm: "gatehouse", Observer: admin.NewAuditObserver(log, nil)}, auth)
+	sm, err := session.NewManager(sessions, session.Config{InsecureDevCookie: opts.devCookie})
+	if err != nil {
+		return nil, err
+	}
+	passwords, err := session.NewHasher(session.DefaultParams)
+	if err != nil {
+		return nil, err
+	}
+	accounts, err := session.NewMemoryThrottle(session.ThrottleConfig{})
+	if err != nil {
+		return nil, err
+	}
+	auths := []gatehouse.Authenticator{auth, sm}
+	if opts.basic {
+		b, err := session.NewBasic(a.db, session.BasicConfig{Hasher: passwords, Scopes: sessionScopes, APIKeys: auth, Throttle: accounts})
+		if err != nil {
+			return nil, err
+		}
+		auths = append(auths, b)
+	}
+	m, err := middleware.New(middleware.Config{Realm: "gatehouse", Observer: admin.NewAuditObserver(log, nil)}, auths...)
+	if err != nil {
+		return nil, err
+	}
+	login, err := session.NewHandler(sm, a.db, session.HandlerConfig{Hasher: passwords, Scopes: sessionScopes,
+		AccountThrottle: accounts, ErrorHandler: m.Error, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +257,9 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, a *app, log *slog.
 	mux := http.NewServeMux()
 	mux.Handle("/api/auth/api-keys", mgmt)
 	mux.Handle("/api/auth/api-keys/", mgmt)
+	for _, p := range login.Paths() {
+		mux.Handle(p, login)
+	}
 	mux.Handle("/", newDemo(m))
 	return mux, nil
 }

@@ -1,19 +1,24 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
+	"github.com/gatehouse-go/gatehouse/session"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
 const usersUsage = `Usage: gatehouse users <subcommand> [flags]
 
 Subcommands:
-  create   create a user who can own keys
+  create   create a user who can own keys (and log in, with --password-stdin)
   list     list users
 
 Run gatehouse users <subcommand> --help for its flags.
@@ -37,7 +42,7 @@ func users(ctx context.Context, args []string, e env) error {
 }
 
 func usersCreate(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "users create", "users create --email E [--name N] [--tenant T] [--level member|org_admin|super_admin]")
+	fs := newFlags(e, "users create", "users create --email E [--password-stdin] [--name N] [--tenant T] [--level member|org_admin|super_admin]")
 	var d dbFlags
 	d.register(fs)
 	email := fs.String("email", "", "email address (required, unique)")
@@ -45,6 +50,7 @@ func usersCreate(ctx context.Context, args []string, e env) error {
 	tenant := fs.String("tenant", "", "tenant (organization) ID")
 	level := fs.String("level", string(store.LevelMember), "member, org_admin or super_admin")
 	id := fs.String("id", "", "user ID (default: generated)")
+	pwStdin := fs.Bool("password-stdin", false, "read the user's login password from the first line of stdin")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -57,13 +63,27 @@ func usersCreate(ctx context.Context, args []string, e env) error {
 	if !store.Level(*level).Valid() {
 		return fmt.Errorf("%w: --level must be member, org_admin or super_admin", errUsage)
 	}
+	var hash string
+	if *pwStdin {
+		pw, err := readPassword(e.stdin)
+		if err != nil {
+			return err
+		}
+		h, err := session.NewHasher(session.DefaultParams)
+		if err != nil {
+			return err
+		}
+		if hash, err = h.Hash(pw); err != nil {
+			return err
+		}
+	}
 	a, err := openApp(ctx, d, e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	u := &store.User{ID: *id, TenantID: *tenant, Email: store.NormalizeEmail(*email), Name: *name,
-		Level: store.Level(*level), CreatedAt: time.Now().UTC()}
+		Level: store.Level(*level), PasswordHash: hash, CreatedAt: time.Now().UTC()}
 	if u.ID == "" {
 		u.ID = store.NewID("usr")
 	}
@@ -74,8 +94,38 @@ func usersCreate(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	fmt.Fprintln(e.stdout, u.ID)
-	fmt.Fprintf(e.stderr, "created user %s <%s>, %s of tenant %s\n", u.ID, u.Email, u.Level, dash(u.TenantID))
+	login := "no password: cannot log in"
+	if hash != "" {
+		login = "can log in at /api/auth/login"
+	}
+	fmt.Fprintf(e.stderr, "created user %s <%s>, %s of tenant %s; %s\n", u.ID, u.Email, u.Level, dash(u.TenantID), login)
 	return nil
+}
+
+// minPassword is the shortest password users create accepts, in bytes.
+const minPassword = 8
+
+// readPassword reads one line from r: the password, without its line
+// ending. It reads at most what a password can be plus the line ending.
+func readPassword(r io.Reader) (string, error) {
+	br := bufio.NewReaderSize(io.LimitReader(r, session.MaxPasswordLength+3), 64)
+	line, err := br.ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("reading the password from stdin: %w", err)
+	}
+	if errors.Is(err, io.EOF) && len(line) > session.MaxPasswordLength+1 {
+		return "", fmt.Errorf("%w: the password on stdin is longer than %d bytes", errUsage, session.MaxPasswordLength)
+	}
+	pw := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	switch {
+	case len(pw) > session.MaxPasswordLength:
+		return "", fmt.Errorf("%w: the password on stdin is longer than %d bytes", errUsage, session.MaxPasswordLength)
+	case len(pw) < minPassword:
+		return "", fmt.Errorf("%w: --password-stdin needs a password of at least %d bytes on the first line of stdin", errUsage, minPassword)
+	case !utf8.ValidString(pw):
+		return "", fmt.Errorf("%w: the password on stdin is not valid UTF-8", errUsage)
+	}
+	return pw, nil
 }
 
 // validEmail is a sanity check, not RFC 5322: one @, something on both
