@@ -71,9 +71,11 @@ type Config struct {
 // timeout when that is shorter), so the idle timeout holds to within that
 // across processes and cache reloads. Call the cache's Flush periodically
 // (every few seconds) as well: it writes the finer-grained times and keeps
-// its pending set small. A session destroyed in another process stays
-// valid here until the cache's TTL ends. A Manager is immutable and safe
-// for concurrent use.
+// its pending set small. A session destroyed in another process is dropped
+// here as soon as the store's feed says so (sqlstore publishes session
+// deletions; pass the session cache to Store.Watch, with the key cache,
+// through sqlstore.Invalidators), and at the latest when the cache's TTL
+// ends. A Manager is immutable and safe for concurrent use.
 type Manager struct {
 	sessions  *store.SessionCache
 	name      string
@@ -294,8 +296,8 @@ func (m *Manager) destroyRequest(ctx context.Context, r *http.Request) error {
 }
 
 // DestroyUser ends every session of the user, in this process at once and
-// in the store (other processes drop their cached copy within the cache's
-// TTL).
+// in the store (other processes drop their cached copy when the store's
+// feed reaches them, or at the latest within the cache's TTL).
 func (m *Manager) DestroyUser(ctx context.Context, userID string) error {
 	if _, err := m.sessions.DeleteUserSessions(ctx, userID); err != nil {
 		return gatehouse.Unavailable(err)

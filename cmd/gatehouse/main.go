@@ -26,7 +26,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	code := run(ctx, os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, lookupEnv: os.LookupEnv})
 	stop()
 	os.Exit(code)
 }
@@ -37,8 +37,21 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// lookupEnv tells an unset variable from an empty one; nil: getenv,
+	// with empty meaning unset.
+	lookupEnv func(string) (string, bool)
 	// ready, when set, is called by serve with the address it listens on.
 	ready func(addr string)
+}
+
+// lookup reads an environment variable, telling unset from empty when it
+// can.
+func (e env) lookup(name string) (string, bool) {
+	if e.lookupEnv != nil {
+		return e.lookupEnv(name)
+	}
+	v := e.getenv(name)
+	return v, v != ""
 }
 
 // errUsage marks errors that are the caller's (exit status 2).
@@ -56,6 +69,8 @@ func commands() []command {
 		{"keys", "create, list, update, rotate and revoke API keys", keys},
 		{"users", "create and list the users who own keys", users},
 		{"pat", "personal access configs: create, list, delete", pat},
+		{"configure", "write a client profile (URI, token or personal access config)", configure},
+		{"whoami", "ask the API who the resolved credentials are", whoami},
 	}
 }
 

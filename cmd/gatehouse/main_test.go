@@ -37,7 +37,8 @@ func (s *syncBuffer) String() string {
 
 func testEnv(vars map[string]string) (env, *syncBuffer, *syncBuffer) {
 	out, errOut := &syncBuffer{}, &syncBuffer{}
-	return env{stdin: strings.NewReader(""), stdout: out, stderr: errOut, getenv: func(k string) string { return vars[k] }}, out, errOut
+	return env{stdin: strings.NewReader(""), stdout: out, stderr: errOut, getenv: func(k string) string { return vars[k] },
+		lookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }}, out, errOut
 }
 
 // cli runs one command in process, as a separate invocation would.

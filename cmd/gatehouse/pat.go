@@ -19,6 +19,9 @@ import (
 const (
 	patIssuer   = "gatehouse-personal"
 	patAudience = "gatehouse-api"
+	// patRecheck is how long serve trusts a registration it has read:
+	// how soon a deletion by another process takes effect.
+	patRecheck = 5 * time.Second
 )
 
 const patUsage = `Usage: gatehouse pat <subcommand> [flags]
@@ -173,6 +176,6 @@ func patDelete(ctx context.Context, args []string, e env) error {
 	if err := a.db.DeleteSigningKey(ctx, kid); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "deleted registration %s: running servers refuse its tokens within a minute\n", kid)
+	fmt.Fprintf(e.stderr, "deleted registration %s: gatehouse serve refuses its tokens within %s\n", kid, patRecheck)
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/admin"
 	"github.com/gatehouse-go/gatehouse/apikey"
+	"github.com/gatehouse-go/gatehouse/jwtauth"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/session"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -42,7 +43,14 @@ func serve(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	watcher, err := a.db.Watch(ctx, keys, sqlstore.WatchConfig{})
+	sessions, err := store.NewSessionCache(a.db, store.CacheConfig{})
+	if err != nil {
+		return err
+	}
+	// Keys and sessions changed by other processes (the CLI revoking a key,
+	// another instance logging a user out) are dropped from this one's
+	// caches through the store's feed.
+	watcher, err := a.db.Watch(ctx, sqlstore.Invalidators(keys, sessions), sqlstore.WatchConfig{})
 	if err != nil {
 		return fmt.Errorf("invalidation feed: %w", err)
 	}
@@ -56,11 +64,6 @@ func serve(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := store.NewSessionCache(a.db, store.CacheConfig{})
-	if err != nil {
-		return err
-	}
-
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -229,7 +232,20 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
-	auths := []gatehouse.Authenticator{auth, sm}
+	// Personal access tokens: JWTs signed with keys users registered
+	// (gatehouse pat create), verified against the registrations.
+	// A registration deleted by another process (gatehouse pat delete)
+	// stops working here within RecheckInterval.
+	registered, err := jwtauth.NewRegisteredKeys(a.db, jwtauth.RegisteredKeysConfig{RecheckInterval: patRecheck})
+	if err != nil {
+		return nil, err
+	}
+	pats, err := jwtauth.New(jwtauth.Config{ExcludePrefixes: []string{a.format.Prefix()}},
+		jwtauth.Issuer{Issuer: patIssuer, Audience: []string{patAudience}, Keys: registered, MaxLifetime: jwtauth.MaxMintTTL})
+	if err != nil {
+		return nil, err
+	}
+	auths := []gatehouse.Authenticator{auth, pats, sm}
 	if opts.basic {
 		b, err := session.NewBasic(a.db, session.BasicConfig{Hasher: passwords, Scopes: sessionScopes, APIKeys: auth, Throttle: accounts})
 		if err != nil {

@@ -184,3 +184,23 @@ func jitter(d time.Duration) time.Duration {
 	}
 	return d - time.Duration(q) + time.Duration(rand.Int64N(2*q))
 }
+
+// Invalidators returns an [Invalidator] that passes each call to every one
+// of invs, so that one [Store.Watch] feed can serve several caches: the
+// key cache and the session cache share the feed, as the digests they
+// hold never collide.
+func Invalidators(invs ...Invalidator) Invalidator { return multiInvalidator(invs) }
+
+type multiInvalidator []Invalidator
+
+func (m multiInvalidator) Invalidate(d store.Digest) {
+	for _, i := range m {
+		i.Invalidate(d)
+	}
+}
+
+func (m multiInvalidator) InvalidateAll() {
+	for _, i := range m {
+		i.InvalidateAll()
+	}
+}

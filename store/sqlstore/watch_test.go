@@ -353,3 +353,37 @@ func TestListenerPayload(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchSessionsAcrossInstances logs a session out through one instance
+// and checks that another instance, whose session cache shares the key
+// cache's feed through Invalidators, refuses it within one second.
+func TestWatchSessionsAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			dsn := d.fresh(t)
+			a, b := open(t, dsn), open(t, dsn)
+			keys, err := store.NewKeyCache(b, store.CacheConfig{TTL: 24 * time.Hour})
+			require.NoError(t, err)
+			sessions, err := store.NewSessionCache(b, store.CacheConfig{TTL: 24 * time.Hour})
+			require.NoError(t, err)
+			seen := newRecorder(Invalidators(keys, sessions))
+			w, err := b.Watch(ctx, seen, WatchConfig{})
+			require.NoError(t, err)
+			t.Cleanup(func() { w.Close() })
+
+			now := time.Now()
+			ss := &store.Session{Digest: store.Digest{7, 7, 7}, UserID: "usr_1", CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+			require.NoError(t, a.CreateSession(ctx, ss))
+			_, err = sessions.LookupAt(ctx, ss.Digest, now)
+			require.NoError(t, err, "warm the other instance's cache")
+
+			start := time.Now()
+			require.NoError(t, a.DeleteSession(ctx, ss.Digest))
+			delay := waitFor(t, seen, ss.Digest, start, time.Second)
+			_, err = sessions.LookupAt(ctx, ss.Digest, time.Now())
+			assert.ErrorIs(t, err, store.ErrNotFound, "the logged-out session is gone from the other instance")
+			report(t, "%s: another instance dropped a logged-out session %v after the logout began", d.name, delay.Round(time.Millisecond))
+		})
+	}
+}
