@@ -1,0 +1,169 @@
+package benchmarks
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-chi/httprate"
+	"github.com/labstack/echo/v4"
+	echomw "github.com/labstack/echo/v4/middleware"
+	"github.com/redis/go-redis/v9"
+	sethlimiter "github.com/sethvargo/go-limiter/httplimit"
+	"github.com/sethvargo/go-limiter/memorystore"
+	ululelimiter "github.com/ulule/limiter/v3"
+	ululestdlib "github.com/ulule/limiter/v3/drivers/middleware/stdlib"
+	ululememory "github.com/ulule/limiter/v3/drivers/store/memory"
+	"golang.org/x/time/rate"
+
+	"github.com/gatehouse-go/gatehouse/ratelimit"
+	"github.com/gatehouse-go/gatehouse/ratelimit/redisrate"
+)
+
+// The rate-limit benchmarks put each contender's middleware, keyed by the
+// client address, in front of okHandler, with a limit so high that every
+// request is allowed: they measure a decision on a warm key, never a
+// refusal. Peers set their X-RateLimit-* headers on every response;
+// gatehouse sets none on allowed responses unless asked, so
+// gatehouse-headers shows the cost of HeadersOnAllowed.
+
+// benchPolicy allows a million requests a second with a burst of a
+// billion: no benchmark run spends it.
+var benchPolicy = ratelimit.MustPolicy("bench", 1_000_000, time.Second, ratelimit.MaxLimit)
+
+// rateLimitContenders returns a handler per contender.
+func rateLimitContenders(b *testing.B) []contender {
+	b.Helper()
+	const limit = 1 << 40 // per second, for the peers
+
+	mem, err := ratelimit.NewMemory(ratelimit.MemoryConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gh := ratelimit.MustNew(mem, benchPolicy, ratelimit.ByRemoteAddr, ratelimit.Config{})
+	ghHeaders := ratelimit.MustNew(mem, benchPolicy, ratelimit.ByRemoteAddr, ratelimit.Config{HeadersOnAllowed: true})
+
+	ulule := ululestdlib.NewMiddleware(ululelimiter.New(ululememory.NewStore(),
+		ululelimiter.Rate{Period: time.Second, Limit: limit}))
+
+	sethStore, err := memorystore.New(&memorystore.Config{Tokens: limit, Interval: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = sethStore.Close(context.Background()) })
+	seth, err := sethlimiter.NewMiddleware(sethStore, sethlimiter.IPKeyFunc())
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	e := echo.New()
+	e.Use(echomw.RateLimiter(echomw.NewRateLimiterMemoryStoreWithConfig(
+		echomw.RateLimiterMemoryStoreConfig{Rate: rate.Limit(limit), Burst: 1 << 30})))
+	e.GET("/", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	eBase := echo.New()
+	eBase.GET("/", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+
+	return []contender{
+		{"baseline", okHandler},
+		{"gatehouse", gh.Handler(okHandler)},
+		{"gatehouse-headers", ghHeaders.Handler(okHandler)},
+		{"ulule", ulule.Handler(okHandler)},
+		{"sethvargo", seth.Handle(okHandler)},
+		{"httprate", httprate.LimitBy(limit, time.Second, httprate.KeyByIP)(okHandler)},
+		{"echo-baseline", eBase},
+		{"echo", e},
+	}
+}
+
+// redisContender is the gatehouse middleware on the Redis limiter at
+// GATEHOUSE_TEST_REDIS; it skips without one.
+func redisContender(b *testing.B) http.Handler {
+	b.Helper()
+	addr := os.Getenv("GATEHOUSE_TEST_REDIS")
+	if addr == "" {
+		b.Skip("set GATEHOUSE_TEST_REDIS=127.0.0.1:6379 to measure the Redis limiter")
+	}
+	opt := &redis.Options{Addr: addr}
+	if strings.Contains(addr, "://") {
+		var err error
+		if opt, err = redis.ParseURL(addr); err != nil {
+			b.Fatal(err)
+		}
+	}
+	opt.ContextTimeoutEnabled = true
+	rdb := redis.NewClient(opt)
+	prefix := "gatehouse-bench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+	b.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+		_ = rdb.Close()
+	})
+	l, err := redisrate.New(rdb, redisrate.Config{Prefix: prefix, Timeout: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ratelimit.MustNew(l, benchPolicy, ratelimit.ByRemoteAddr, ratelimit.Config{}).Handler(okHandler)
+}
+
+func rateLimitRequest() *http.Request {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "203.0.113.7:51000"
+	return r
+}
+
+// BenchmarkRateLimit is one allowed request on a warm key through each
+// contender, serially.
+func BenchmarkRateLimit(b *testing.B) {
+	for _, c := range rateLimitContenders(b) {
+		b.Run(c.name, func(b *testing.B) {
+			serve(b, c.h, rateLimitRequest(), http.StatusNoContent)
+		})
+	}
+	b.Run("redis/gatehouse", func(b *testing.B) {
+		serve(b, redisContender(b), rateLimitRequest(), http.StatusNoContent)
+	})
+}
+
+// BenchmarkRateLimitParallel is the same on every core, each goroutine
+// a client of its own (its own warm key), as concurrent clients are.
+func BenchmarkRateLimitParallel(b *testing.B) {
+	for _, c := range rateLimitContenders(b) {
+		b.Run(c.name, func(b *testing.B) { serveParallelClients(b, c.h) })
+	}
+	b.Run("redis/gatehouse", func(b *testing.B) { serveParallelClients(b, redisContender(b)) })
+}
+
+// serveParallelClients runs h from every core, each goroutine with its
+// own client address, warmed before the timer starts.
+func serveParallelClients(b *testing.B, h http.Handler) {
+	b.Helper()
+	var next atomic.Int32
+	w := newNopWriter()
+	h.ServeHTTP(w, rateLimitRequest())
+	if w.code != http.StatusNoContent {
+		b.Fatalf("status %d, want %d", w.code, http.StatusNoContent)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		r := rateLimitRequest()
+		r.RemoteAddr = "198.51.100." + strconv.Itoa(int(next.Add(1))%250+1) + ":51000"
+		w := newNopWriter()
+		h.ServeHTTP(w, r)
+		for pb.Next() {
+			h.ServeHTTP(w, r)
+		}
+		if w.code != http.StatusNoContent {
+			b.Errorf("status %d, want %d", w.code, http.StatusNoContent)
+		}
+	})
+}
