@@ -45,3 +45,8 @@ func (m *Middleware) Authorize(r *http.Request, req *scopes.Requirement) error {
 // Matcher returns the scope matcher the middleware compiles requirements
 // with, for adapters that compile their own.
 func (m *Middleware) Matcher() *scopes.Matcher { return m.matcher }
+
+// CookieNames returns the names of the cookies the middleware reads
+// credentials from (the session authenticators'), for proxies that strip
+// them before passing a request on.
+func (m *Middleware) CookieNames() []string { return append([]string(nil), m.cookies...) }

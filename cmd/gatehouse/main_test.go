@@ -49,15 +49,17 @@ func cli(t *testing.T, vars map[string]string, args ...string) (code int, stdout
 	return code, out.String(), errOut.String()
 }
 
-// startServer runs `gatehouse serve` on a free port until the test ends.
-func startServer(t *testing.T, vars map[string]string) (base string, out *syncBuffer) {
+// startServer runs `gatehouse serve` on a free port, with extra flags,
+// until the test ends.
+func startServer(t *testing.T, vars map[string]string, extra ...string) (base string, out *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	e, out, _ := testEnv(vars)
 	ready := make(chan string, 1)
 	e.ready = func(addr string) { ready <- addr }
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, e) }()
+	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
+	go func() { done <- run(ctx, args, e) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -15,24 +16,48 @@ import (
 	"github.com/gatehouse-go/gatehouse/apikey"
 	"github.com/gatehouse-go/gatehouse/jwtauth"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/proxy"
+	"github.com/gatehouse-go/gatehouse/ratelimit"
 	"github.com/gatehouse-go/gatehouse/session"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
 
 func serve(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "serve", "serve [--addr 127.0.0.1:8080] [--db gatehouse.db | --dsn postgres://...] [--basic]")
+	fs := newFlags(e, "serve", "serve [--addr 127.0.0.1:8080] [--db gatehouse.db | --dsn postgres://...] [--upstream URL [--routes FILE]] [flags]")
 	var d dbFlags
 	d.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	basic := fs.Bool("basic", false, "also accept HTTP Basic (user e-mail and password, or an API key as the password)")
+	upstream := fs.String("upstream", "", "proxy mode: put the whole chain in front of this http(s) service instead of the demo API")
+	routesFile := fs.String("routes", "", "proxy mode: JSON route table (path prefixes, methods, scopes, public routes)")
+	passCred := fs.Bool("pass-credential", false, "proxy mode: pass the Authorization header and session cookie upstream (default: removed)")
+	rate := fs.String("rate-limit", "600/1m", `requests per client address, before authentication ("100/1m", "5/15m;burst=3"; "off" for none)`)
+	trusted := fs.String("trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
+	redisAddr := fs.String("redis", "", "host:port of a Redis that holds rate limits and login failure counts, shared by every instance (default $GATEHOUSE_REDIS; none: in memory)")
+	redisPrefix := fs.String("redis-prefix", "gatehouse:rl:", "prefix of the Redis keys, one per application sharing a Redis")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: serve takes no arguments", errUsage)
 	}
+	opts, err := serveOptions(*upstream, *routesFile, *passCred, *rate, *trusted)
+	if err != nil {
+		return err
+	}
+	opts.basic = *basic
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	if *redisAddr == "" {
+		*redisAddr = e.getenv("GATEHOUSE_REDIS")
+	}
+	if *redisAddr != "" {
+		closeRedis, err := opts.useRedis(*redisAddr, *redisPrefix, log)
+		if err != nil {
+			return err
+		}
+		defer closeRedis()
+	}
 
 	a, err := openApp(ctx, d, e)
 	if err != nil {
@@ -78,7 +103,8 @@ func serve(ctx context.Context, args []string, e env) error {
 	} else {
 		log.Warn("session cookie is Secure and __Host- prefixed: browsers will not keep it over plain HTTP; serve behind TLS")
 	}
-	h, err := newAPI(keys, usage, sessions, a, log, apiOptions{devCookie: dev, basic: *basic})
+	opts.devCookie = dev
+	h, err := newAPI(keys, usage, sessions, a, log, opts)
 	if err != nil {
 		return err
 	}
@@ -107,7 +133,12 @@ func serve(ctx context.Context, args []string, e env) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("serving", "addr", "http://"+bound, "db", a.db.Dialect(), "login", "http://"+bound+"/api/auth/login", "basic", *basic)
+	mode := "demo API"
+	if opts.upstream != nil {
+		mode = "proxy to " + opts.upstream.Redacted()
+	}
+	log.Info("serving", "addr", "http://"+bound, "mode", mode, "db", a.db.Dialect(), "login", "http://"+bound+"/api/auth/login",
+		"basic", *basic, "rate_limit", *rate, "limits_in", opts.limitsIn())
 	if e.ready != nil {
 		e.ready(bound)
 	}
@@ -197,6 +228,18 @@ func flushSessions(ctx context.Context, sessions *store.SessionCache, every time
 type apiOptions struct {
 	devCookie bool // the session cookie without Secure and __Host-
 	basic     bool // accept HTTP Basic
+
+	// Proxy mode: the upstream replaces the demo API.
+	upstream       *url.URL
+	routes         []proxy.Route
+	passCredential bool
+
+	// Rate limits: per client address before authentication (nil rate:
+	// none), in limiter (memory unless Redis is configured).
+	rate     *ratelimit.Policy
+	clientIP *ratelimit.ClientIP
+	limiter  ratelimit.Limiter
+	shared   bool // limiter is Redis: login failures are counted there too
 }
 
 // sessionScopes are the scopes of a login session (and a Basic request):
@@ -228,7 +271,7 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
-	accounts, err := session.NewMemoryThrottle(session.ThrottleConfig{})
+	accounts, err := opts.accountThrottle()
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +301,7 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 		return nil, err
 	}
 	login, err := session.NewHandler(sm, a.db, session.HandlerConfig{Hasher: passwords, Scopes: sessionScopes,
-		AccountThrottle: accounts, ErrorHandler: m.Error, Logger: log})
+		AccountThrottle: accounts, ErrorHandler: m.Error, Logger: log, ClientIP: opts.clientAddr})
 	if err != nil {
 		return nil, err
 	}
@@ -276,6 +319,23 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	for _, p := range login.Paths() {
 		mux.Handle(p, login)
 	}
-	mux.Handle("/", newDemo(m))
-	return mux, nil
+	if opts.upstream != nil {
+		px, err := proxy.New(m, opts.upstream, proxy.Config{Routes: opts.routes, PassCredential: opts.passCredential, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("/", px)
+	} else {
+		mux.Handle("/", newDemo(m))
+	}
+	if opts.rate == nil {
+		return mux, nil
+	}
+	// Per client address, before authentication: a flood of bad
+	// credentials never reaches the store.
+	rl, err := ratelimit.New(opts.limiter, opts.rate, opts.clientIP.Key, ratelimit.Config{ErrorHandler: m.Error})
+	if err != nil {
+		return nil, err
+	}
+	return rl.Handler(mux), nil
 }

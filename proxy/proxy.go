@@ -1,0 +1,287 @@
+// Package proxy puts Gatehouse in front of an existing HTTP service: it
+// authenticates each request with a [middleware.Middleware], checks the
+// scopes its route needs, and passes it to the upstream through
+// net/http/httputil.ReverseProxy with the principal in headers that only
+// the proxy sets.
+//
+//	routes, _ := proxy.LoadRoutes("routes.json")
+//	h, err := proxy.New(m, upstreamURL, proxy.Config{Routes: routes})
+//	http.ListenAndServe(":8080", h)
+//
+// The upstream receives, on every request it gets:
+//
+//	X-Gatehouse-Principal  the principal's ID
+//	X-Gatehouse-Kind       api_key, jwt or session
+//	X-Gatehouse-Tenant     the tenant, when there is one
+//	X-Gatehouse-Scopes     the granted scopes, space-separated
+//	X-Gatehouse-Key-Id     the record ID of the key or session, when known
+//
+// Any header of the client's whose name starts with X-Gatehouse- is
+// removed first, so that a client cannot pose as another principal; the
+// upstream may trust these headers as long as only the proxy can reach
+// it. The credential itself (the Authorization header and the session
+// cookies) is removed too, unless Config.PassCredential is set.
+//
+// Routes map path prefixes, optionally per method, to the scopes they
+// need; the longest matching prefix wins. A public route skips
+// authentication (its requests still lose any X-Gatehouse- header the
+// client sent). A path no route matches needs an authenticated principal
+// and no particular scope.
+package proxy
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/scopes"
+)
+
+// HeaderPrefix starts the name of every header the proxy sets upstream.
+const HeaderPrefix = "X-Gatehouse-"
+
+// The headers set upstream.
+const (
+	HeaderPrincipal = HeaderPrefix + "Principal"
+	HeaderKind      = HeaderPrefix + "Kind"
+	HeaderTenant    = HeaderPrefix + "Tenant"
+	HeaderScopes    = HeaderPrefix + "Scopes"
+	HeaderKeyID     = HeaderPrefix + "Key-Id"
+)
+
+// Route is one rule of the route table.
+type Route struct {
+	// Prefix is a path prefix, starting with "/". "/api/" matches
+	// "/api/x"; "/api" matches "/api" and "/api/x" but not "/apix".
+	Prefix string `json:"prefix"`
+	// Methods limits the rule to these methods; empty means any.
+	Methods []string `json:"methods,omitempty"`
+	// Scopes are required, all of them (or any of them with AnyScope).
+	Scopes   []string `json:"scopes,omitempty"`
+	AnyScope bool     `json:"any_scope,omitempty"`
+	// Public serves the route without authentication.
+	Public bool `json:"public,omitempty"`
+}
+
+// Config holds the proxy's settings.
+type Config struct {
+	// Routes is the route table. Default none: every path needs an
+	// authenticated principal, and no scope.
+	Routes []Route
+	// PassCredential keeps the Authorization header and the session
+	// cookies on the request sent upstream. Default false: they are
+	// removed, so the upstream never sees a credential it has no use for.
+	PassCredential bool
+	// Transport sends requests upstream. Default http.DefaultTransport.
+	Transport http.RoundTripper
+	// Logger receives upstream errors. Default slog.Default().
+	Logger *slog.Logger
+}
+
+type compiled struct {
+	prefix  string
+	methods []string
+	req     *scopes.Requirement
+	public  bool
+}
+
+type proxy struct {
+	m       *middleware.Middleware
+	routes  []compiled // longest prefix first
+	cookies []string
+	pass    bool
+	rp      *httputil.ReverseProxy
+	authed  http.Handler
+	public  http.Handler
+}
+
+// New returns a handler that authenticates requests with m, checks their
+// route's scopes and passes them to upstream.
+func New(m *middleware.Middleware, upstream *url.URL, cfg Config) (http.Handler, error) {
+	if m == nil {
+		return nil, errors.New("proxy: a middleware is required")
+	}
+	if upstream == nil || (upstream.Scheme != "http" && upstream.Scheme != "https") || upstream.Host == "" {
+		return nil, errors.New("proxy: the upstream must be an http(s) URL with a host")
+	}
+	p := &proxy{m: m, cookies: m.CookieNames(), pass: cfg.PassCredential}
+	for i, r := range cfg.Routes {
+		c, err := compile(m, r)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: route %d (%q): %w", i, r.Prefix, err)
+		}
+		p.routes = append(p.routes, c)
+	}
+	// Longest prefix first; among equal prefixes, method-specific rules
+	// before catch-alls; otherwise keep the file's order.
+	slices.SortStableFunc(p.routes, func(a, b compiled) int {
+		if len(a.prefix) != len(b.prefix) {
+			return len(b.prefix) - len(a.prefix)
+		}
+		return len(b.methods) - len(a.methods)
+	})
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(upstream)
+			pr.SetXForwarded()
+			p.setHeaders(pr.Out)
+		},
+		Transport: cfg.Transport,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			log.LogAttrs(r.Context(), slog.LevelError, "gatehouse.proxy.upstream_error",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+			middleware.WriteProblem(w, middleware.Problem{
+				Status: http.StatusBadGateway, Code: "bad_gateway",
+				Detail: "The upstream service did not answer; try again later",
+			})
+		},
+	}
+	p.authed = m.Handler(http.HandlerFunc(p.authorize))
+	p.public = http.HandlerFunc(p.rp.ServeHTTP)
+	return p, nil
+}
+
+func compile(m *middleware.Middleware, r Route) (compiled, error) {
+	if !strings.HasPrefix(r.Prefix, "/") {
+		return compiled{}, errors.New("prefix must start with /")
+	}
+	c := compiled{prefix: r.Prefix, public: r.Public}
+	for _, meth := range r.Methods {
+		if meth == "" || strings.ToUpper(meth) != meth {
+			return compiled{}, fmt.Errorf("method %q: use upper-case method names", meth)
+		}
+		c.methods = append(c.methods, meth)
+	}
+	if r.Public && len(r.Scopes) > 0 {
+		return compiled{}, errors.New("a public route cannot require scopes")
+	}
+	if len(r.Scopes) > 0 {
+		var err error
+		if r.AnyScope {
+			c.req, err = m.Matcher().AnyOf(r.Scopes...)
+		} else {
+			c.req, err = m.Matcher().AllOf(r.Scopes...)
+		}
+		if err != nil {
+			return compiled{}, err
+		}
+	}
+	return c, nil
+}
+
+// match returns the route for r, or nil.
+func (p *proxy) match(r *http.Request) *compiled {
+	path := r.URL.Path
+	for i := range p.routes {
+		c := &p.routes[i]
+		if !strings.HasPrefix(path, c.prefix) {
+			continue
+		}
+		if !strings.HasSuffix(c.prefix, "/") && len(path) > len(c.prefix) && path[len(c.prefix)] != '/' {
+			continue // "/api" does not match "/apix"
+		}
+		if len(c.methods) > 0 && !slices.Contains(c.methods, r.Method) {
+			continue
+		}
+		return c
+	}
+	return nil
+}
+
+func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c := p.match(r); c != nil && c.public {
+		p.public.ServeHTTP(w, r)
+		return
+	}
+	p.authed.ServeHTTP(w, r)
+}
+
+// authorize runs behind the middleware: it checks the route's scopes and
+// passes the request on.
+func (p *proxy) authorize(w http.ResponseWriter, r *http.Request) {
+	if c := p.match(r); c != nil && c.req != nil {
+		if err := p.m.Authorize(r, c.req); err != nil {
+			p.m.Error(w, r, err)
+			return
+		}
+	}
+	p.rp.ServeHTTP(w, r)
+}
+
+// setHeaders removes the client's X-Gatehouse- headers (and, unless
+// configured otherwise, its credential) and sets the principal's.
+func (p *proxy) setHeaders(out *http.Request) {
+	for name := range out.Header {
+		if len(name) >= len(HeaderPrefix) && strings.EqualFold(name[:len(HeaderPrefix)], HeaderPrefix) {
+			delete(out.Header, name)
+		}
+	}
+	if !p.pass {
+		out.Header.Del("Authorization")
+		p.stripCookies(out)
+	}
+	pr, ok := gatehouse.FromContext(out.Context())
+	if !ok {
+		return
+	}
+	h := out.Header
+	h.Set(HeaderPrincipal, pr.ID)
+	h.Set(HeaderKind, string(pr.Kind))
+	if pr.TenantID != "" {
+		h.Set(HeaderTenant, pr.TenantID)
+	}
+	h.Set(HeaderScopes, strings.Join(pr.Scopes, " "))
+	if pr.KeyID != "" {
+		h.Set(HeaderKeyID, pr.KeyID)
+	}
+}
+
+// stripCookies removes the session cookies from the Cookie header, keeping
+// the application's other cookies.
+func (p *proxy) stripCookies(out *http.Request) {
+	if len(p.cookies) == 0 || out.Header.Get("Cookie") == "" {
+		return
+	}
+	var kept []string
+	for _, c := range out.Cookies() {
+		if !slices.Contains(p.cookies, c.Name) {
+			kept = append(kept, c.String())
+		}
+	}
+	out.Header.Del("Cookie")
+	if len(kept) > 0 {
+		out.Header.Set("Cookie", strings.Join(kept, "; "))
+	}
+}
+
+// LoadRoutes reads a route table from a JSON file: {"routes": [...]} with
+// the members of [Route]. Unknown members are an error.
+func LoadRoutes(path string) ([]Route, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: routes: %w", err)
+	}
+	defer f.Close()
+	var doc struct {
+		Routes []Route `json:"routes"`
+	}
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("proxy: routes: %s: %w", path, err)
+	}
+	return doc.Routes, nil
+}
