@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -75,7 +76,7 @@ func rateLimitContenders(b *testing.B) []contender {
 		{"gatehouse-headers", ghHeaders.Handler(okHandler)},
 		{"ulule", ulule.Handler(okHandler)},
 		{"sethvargo", seth.Handle(okHandler)},
-		{"httprate", httprate.LimitBy(limit, time.Second, httprate.KeyByIP)(okHandler)},
+		{"httprate", httprate.LimitBy(limit, time.Second, keyByPeer)(okHandler)},
 		{"echo-baseline", eBase},
 		{"echo", e},
 	}
@@ -166,4 +167,14 @@ func serveParallelClients(b *testing.B, h http.Handler) {
 			b.Errorf("status %d, want %d", w.code, http.StatusNoContent)
 		}
 	})
+}
+
+// keyByPeer keys httprate by the connection's address, as the other
+// contenders do (httprate's own KeyByIP is deprecated).
+func keyByPeer(r *http.Request) (string, error) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr, nil
+	}
+	return host, nil
 }

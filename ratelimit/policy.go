@@ -50,7 +50,7 @@ type Policy struct {
 // second and [MaxWindow]; window/limit is at least [MinInterval].
 func NewPolicy(name string, limit int, window time.Duration, burst int) (*Policy, error) {
 	if !validName(name) {
-		return nil, fmt.Errorf("%w: a name is 1 to %d characters among A-Z a-z 0-9 _ - .", ErrInvalidPolicy, maxNameLen)
+		return nil, fmt.Errorf("%w: a name is 1 to %d letters, digits, '_', '-' or '.' characters", ErrInvalidPolicy, maxNameLen)
 	}
 	if limit < 1 || limit > MaxLimit {
 		return nil, fmt.Errorf("%w: the limit must be between 1 and %d", ErrInvalidPolicy, MaxLimit)
