@@ -102,7 +102,17 @@ func TestFaultMixedSchedule(t *testing.T) {
 	ctx := context.Background()
 	mem := store.NewMemory()
 	faulty := storetest.NewFaulty(mem, storetest.FaultNone, storetest.FaultError, storetest.FaultCorrupt, storetest.FaultNone, storetest.FaultPanic, storetest.FaultNil)
-	keys, err := store.NewKeyCache(faulty, store.CacheConfig{TTL: time.Nanosecond, NegativeTTL: time.Nanosecond})
+	// A clock that moves a second per reading, past the TTLs: every
+	// request is a lookup.
+	var mu sync.Mutex
+	clock := time.Now()
+	tick := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Second)
+		return clock
+	}
+	keys, err := store.NewKeyCache(faulty, store.CacheConfig{TTL: time.Millisecond, NegativeTTL: time.Millisecond, Now: tick})
 	require.NoError(t, err)
 	format := apikey.MustFormat("flt_test.")
 	auth, err := apikey.NewAuthenticator(format, keys, apikey.Config{})
