@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/apikey"
@@ -171,7 +172,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(revokeChildEnv); path != "" {
 		os.Exit(revokeChild(path, os.Getenv(revokeChildEnv+"_ID")))
 	}
-	os.Exit(m.Run())
+	// Every Store and Watcher a test opens is closed by then: no goroutine
+	// may outlive the tests.
+	goleak.VerifyTestMain(m)
 }
 
 func revokeChild(path, id string) int {
