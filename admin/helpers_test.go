@@ -170,7 +170,7 @@ type env struct {
 	bodies []string // every response body the test received, in order
 }
 
-func newEnv(t *testing.T, cfg envConfig) *env {
+func newEnv(t testing.TB, cfg envConfig) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{clock: newClock(t0), mem: store.NewMemory(), logs: &syncBuffer{}, boot: map[string]string{}}
@@ -228,7 +228,7 @@ func (e *env) principal(t *testing.T, key string) *gatehouse.Principal {
 }
 
 // issue stores a key for owner directly, bypassing the manager.
-func (e *env) issue(t *testing.T, owner string, p apikey.Params) (string, *store.Key) {
+func (e *env) issue(t testing.TB, owner string, p apikey.Params) (string, *store.Key) {
 	t.Helper()
 	u, err := e.mem.UserByID(context.Background(), owner)
 	require.NoError(t, err)

@@ -1,0 +1,92 @@
+package admin_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+
+	"github.com/gatehouse-go/gatehouse/apikey"
+)
+
+// FuzzManagementBodies sends arbitrary bodies to the management API's
+// create, update and rotate endpoints as a member: it never panics, every
+// refusal is a problem+json whose status matches, and a key is created
+// only with scopes the caller holds.
+func FuzzManagementBodies(f *testing.F) {
+	seeds := []struct {
+		op   uint8
+		body string
+	}{
+		{0, `{"name":"CI","scopes":["read"]}`},
+		{0, `{"name":"CI","role":"viewer","expires_in_days":30}`},
+		{0, `{"name":"x","scopes":["admin"]}`},
+		{0, `{"name":"","scopes":[]}`},
+		{0, `{"name":"a","scopes":"read"}`},
+		{0, `{"name":"a","expires_at":"2030-01-01T00:00:00Z","scopes":["read"]}`},
+		{0, `{"name":"a","bogus":1}`},
+		{0, `[]`},
+		{0, `{"name":"\u0000","scopes":["read"]}`},
+		{0, `{"name":"a","scopes":["read"]}{"x":1}`},
+		{1, `{"name":"renamed"}`},
+		{1, `{"expires_in_days":-1}`},
+		{1, `{"scopes":["admin"]}`},
+		{2, `{"grace_seconds":60}`},
+		{2, `{"grace_seconds":-5}`},
+		{2, ``},
+	}
+	for _, s := range seeds {
+		f.Add(s.op, []byte(s.body))
+	}
+	e := newEnv(f, envConfig{})
+	_, target := e.issue(f, alice, apikey.Params{Name: "fuzz target", Scopes: []string{"read"}})
+	h := e.srv.Config.Handler
+	key := e.boot[alice]
+	f.Fuzz(func(t *testing.T, op uint8, body []byte) {
+		method, path := http.MethodPost, apiPath
+		switch op % 3 {
+		case 1:
+			method, path = http.MethodPatch, apiPath+"/"+target.ID
+		case 2:
+			path = apiPath + "/" + target.ID + "/rotate"
+		}
+		req := httptest.NewRequest(method, path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+
+		switch {
+		case rec.Code >= 400:
+			if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Fatalf("refusal %d with Content-Type %q", rec.Code, ct)
+			}
+			var p struct{ Status int }
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != rec.Code {
+				t.Fatalf("refusal %d with body %q", rec.Code, rec.Body.String())
+			}
+			if rec.Code >= 500 {
+				t.Fatalf("a body made the server fail: %d %s", rec.Code, rec.Body.String())
+			}
+		case rec.Code == http.StatusCreated:
+			var out struct {
+				Key    string `json:"key"`
+				APIKey struct {
+					Scopes []string `json:"scopes"`
+				} `json:"api_key"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.Key == "" {
+				t.Fatalf("201 without a key: %s", rec.Body.String())
+			}
+			for _, s := range out.APIKey.Scopes {
+				if !slices.Contains([]string{"read", "write"}, s) {
+					t.Fatalf("a member created a key with scope %q", s)
+				}
+			}
+		case rec.Code != http.StatusOK:
+			t.Fatalf("unexpected status %d", rec.Code)
+		}
+	})
+}
