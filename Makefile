@@ -3,7 +3,7 @@ MODULES := . ginauth examples benchmarks
 GO ?= go
 FUZZTIME ?= 3s
 
-.PHONY: test vet unit fuzz-smoke fuzz bench tidy
+.PHONY: test vet unit fuzz-smoke fuzz bench tidy lint vulncheck load
 
 test: vet unit fuzz-smoke
 
@@ -26,3 +26,17 @@ bench:
 
 tidy:
 	@for m in $(MODULES); do (cd $$m && $(GO) mod tidy) || exit 1; done
+
+# Static checks (staticcheck from the module proxy: .ci/run installs it).
+STATICCHECK ?= staticcheck
+lint:
+	@for m in $(MODULES); do echo "== staticcheck ($$m)"; (cd $$m && $(STATICCHECK) ./...) || exit 1; done
+
+GOVULNCHECK ?= govulncheck
+vulncheck:
+	@for m in $(MODULES); do echo "== govulncheck ($$m)"; (cd $$m && $(GOVULNCHECK) ./...) || exit 1; done
+
+# wrk against benchmarks/loadserver: make load LOADSECS=30
+LOADSECS ?= 10
+load:
+	@scripts/load.sh $(LOADSECS)
