@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // MaxLeeway is the largest clock-skew allowance [Config.Leeway] accepts.
@@ -46,7 +47,8 @@ type Config struct {
 	// could; listing the API-key authenticator first in middleware.New
 	// does the same. Default: none.
 	ExcludePrefixes []string
-	// Now is the clock. Default time.Now.
+	// Now is the clock. Default store.CoarseNow: the system clock to
+	// within a millisecond, without a clock read on every request.
 	Now func() time.Time
 }
 
@@ -67,7 +69,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Principal = DefaultPrincipal(c.TenantClaim)
 	}
 	if c.Now == nil {
-		c.Now = time.Now
+		c.Now = store.CoarseNow
 	}
 	c.Type = strings.TrimPrefix(strings.ToLower(c.Type), "application/")
 	for _, p := range c.ExcludePrefixes {

@@ -45,7 +45,8 @@ type BasicConfig struct {
 	// faster than the login form. Pass the handler's AccountThrottle to
 	// share the count. Default nil.
 	Throttle Throttle
-	// Now is the clock. Default time.Now.
+	// Now is the clock. Default store.CoarseNow (millisecond resolution,
+	// no clock read per request).
 	Now func() time.Time
 }
 
@@ -112,7 +113,7 @@ func NewBasic(users store.UserStore, cfg BasicConfig) (*Basic, error) {
 		b.scopes = func(u *store.User) []string { return u.Scopes }
 	}
 	if b.now == nil {
-		b.now = time.Now
+		b.now = store.CoarseNow
 	}
 	var secret [32]byte
 	if _, err := rand.Read(secret[:]); err != nil {

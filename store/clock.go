@@ -26,6 +26,12 @@ var coarse struct {
 	read    atomic.Bool // set by readers, cleared by the ticker
 }
 
+// CoarseNow returns the current time to within a millisecond, from one
+// atomic load: the default clock of the caches, and of other per-request
+// checks (JWT expiry, Basic's verification cache). See the comment above
+// for how it is kept.
+func CoarseNow() time.Time { return coarseNow() }
+
 // coarseNow returns the current time to within coarseTick.
 func coarseNow() time.Time {
 	v := coarse.nanos.Load()
