@@ -254,20 +254,20 @@ func Resolve(opts Options) (*Resolved, error) {
 
 	// The URI: options, environment, profile, then the personal access
 	// config's own URL.
-	uri, uriEnv, err := env(EnvURI)
+	uri, _, err := env(EnvURI)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case opts.URI != "":
-		r.URI, r.URISource = opts.URI, FromOptions
-	case uriEnv:
-		r.URI, r.URISource = uri, FromEnv
-	case prof != nil && prof.URI != "":
-		r.URI, r.URISource = prof.URI, src
-	case r.Personal != nil && r.Personal.URL != "":
-		r.URI, r.URISource = r.Personal.URL, Source("personal access config")
-	default:
+	var fromConfig string
+	if r.Personal != nil {
+		fromConfig = r.Personal.URL
+	}
+	r.URI, r.URISource = first(
+		setting{opts.URI, FromOptions},
+		setting{uri, FromEnv},
+		setting{profileValue(prof, func(p *Profile) string { return p.URI }), src},
+		setting{fromConfig, Source("personal access config")})
+	if r.URI == "" {
 		return nil, fmt.Errorf("%w: no API URI: tried options, %s and the profile; set %s", ErrNoCredentials, EnvURI, EnvURI)
 	}
 	u, err := url.Parse(r.URI)
@@ -276,18 +276,14 @@ func Resolve(opts Options) (*Resolved, error) {
 	}
 	r.URI = strings.TrimRight(r.URI, "/")
 
-	proj, projEnv, err := env(EnvProject)
+	proj, _, err := env(EnvProject)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case opts.Project != "":
-		r.Project, r.ProjectSource = opts.Project, FromOptions
-	case projEnv:
-		r.Project, r.ProjectSource = proj, FromEnv
-	case prof != nil && prof.Project != "":
-		r.Project, r.ProjectSource = prof.Project, src
-	}
+	r.Project, r.ProjectSource = first(
+		setting{opts.Project, FromOptions},
+		setting{proj, FromEnv},
+		setting{profileValue(prof, func(p *Profile) string { return p.Project }), src})
 
 	switch {
 	case opts.CAFile != "":
@@ -300,6 +296,30 @@ func Resolve(opts Options) (*Resolved, error) {
 		}
 	}
 	return r, nil
+}
+
+// setting is one source's value of a setting; empty when it has none.
+type setting struct {
+	value string
+	src   Source
+}
+
+// first returns the first of settings that has a value, and its source.
+func first(settings ...setting) (string, Source) {
+	for _, s := range settings {
+		if s.value != "" {
+			return s.value, s.src
+		}
+	}
+	return "", ""
+}
+
+// profileValue returns get(p), or "" without a profile.
+func profileValue(p *Profile, get func(*Profile) string) string {
+	if p == nil {
+		return ""
+	}
+	return get(p)
 }
 
 // checkToken refuses tokens that cannot be sent (whitespace, control

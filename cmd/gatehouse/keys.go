@@ -29,28 +29,14 @@ Run gatehouse keys <subcommand> --help for its flags.
 `
 
 func keys(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(e.stderr, keysUsage)
-		if len(args) == 0 {
-			return fmt.Errorf("%w: keys needs a subcommand", errUsage)
-		}
-		return nil
-	}
-	switch args[0] {
-	case "create":
-		return keysCreate(ctx, args[1:], e)
-	case "list":
-		return keysList(ctx, args[1:], e)
-	case "revoke":
-		return keysRevoke(ctx, args[1:], e)
-	case "get":
-		return keysGet(ctx, args[1:], e)
-	case "update":
-		return keysUpdate(ctx, args[1:], e)
-	case "rotate":
-		return keysRotate(ctx, args[1:], e)
-	}
-	return fmt.Errorf("%w: unknown keys subcommand %q", errUsage, args[0])
+	return group(ctx, args, e, "keys", keysUsage, map[string]func(context.Context, []string, env) error{
+		"create": keysCreate,
+		"list":   keysList,
+		"get":    keysGet,
+		"update": keysUpdate,
+		"rotate": keysRotate,
+		"revoke": keysRevoke,
+	})
 }
 
 func keysCreate(ctx context.Context, args []string, e env) error {

@@ -123,6 +123,22 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 }
 
+// group runs the subcommand named by args[0] among subs, for a command
+// such as keys whose work is done by subcommands; usage lists them.
+func group(ctx context.Context, args []string, e env, name, usage string, subs map[string]func(context.Context, []string, env) error) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(e.stderr, usage)
+		if len(args) == 0 {
+			return fmt.Errorf("%w: %s needs a subcommand", errUsage, name)
+		}
+		return nil
+	}
+	if run, ok := subs[args[0]]; ok {
+		return run(ctx, args[1:], e)
+	}
+	return fmt.Errorf("%w: unknown %s subcommand %q", errUsage, name, args[0])
+}
+
 // newFlags returns a flag set that reports errors as usage errors and
 // prints its usage to stderr on --help.
 func newFlags(e env, name, usage string) *flag.FlagSet {

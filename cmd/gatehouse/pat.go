@@ -40,22 +40,11 @@ Run gatehouse pat <subcommand> --help for its flags.
 `
 
 func pat(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(e.stderr, patUsage)
-		if len(args) == 0 {
-			return fmt.Errorf("%w: pat needs a subcommand", errUsage)
-		}
-		return nil
-	}
-	switch args[0] {
-	case "create":
-		return patCreate(ctx, args[1:], e)
-	case "list":
-		return patList(ctx, args[1:], e)
-	case "delete":
-		return patDelete(ctx, args[1:], e)
-	}
-	return fmt.Errorf("%w: unknown pat subcommand %q", errUsage, args[0])
+	return group(ctx, args, e, "pat", patUsage, map[string]func(context.Context, []string, env) error{
+		"create": patCreate,
+		"list":   patList,
+		"delete": patDelete,
+	})
 }
 
 func patCreate(ctx context.Context, args []string, e env) error {

@@ -25,20 +25,10 @@ Run gatehouse users <subcommand> --help for its flags.
 `
 
 func users(ctx context.Context, args []string, e env) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprint(e.stderr, usersUsage)
-		if len(args) == 0 {
-			return fmt.Errorf("%w: users needs a subcommand", errUsage)
-		}
-		return nil
-	}
-	switch args[0] {
-	case "create":
-		return usersCreate(ctx, args[1:], e)
-	case "list":
-		return usersList(ctx, args[1:], e)
-	}
-	return fmt.Errorf("%w: unknown users subcommand %q", errUsage, args[0])
+	return group(ctx, args, e, "users", usersUsage, map[string]func(context.Context, []string, env) error{
+		"create": usersCreate,
+		"list":   usersList,
+	})
 }
 
 func usersCreate(ctx context.Context, args []string, e env) error {

@@ -64,54 +64,14 @@ func (s *Store) KeyByID(ctx context.Context, id string) (*store.Key, error) {
 // ListKeys implements [store.KeyStore] with keyset pagination on the ID.
 func (s *Store) ListKeys(ctx context.Context, f store.KeyFilter) ([]*store.Key, string, error) {
 	limit := store.PageLimit(f.Limit)
-	var (
-		where []string
-		args  []any
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	if f.OwnerID != "" {
-		where = append(where, "owner_id = "+arg(f.OwnerID))
-	}
-	if f.TenantID != "" {
-		where = append(where, "tenant_id = "+arg(f.TenantID))
-	}
+	var w filter
+	w.eq("owner_id", f.OwnerID)
+	w.eq("tenant_id", f.TenantID)
 	if !f.IncludeRevoked {
-		where = append(where, "revoked_at IS NULL")
+		w.cond("revoked_at IS NULL")
 	}
-	if f.After != "" {
-		where = append(where, "id > "+arg(f.After))
-	}
-	q := `SELECT ` + keyColumns + ` FROM gatehouse_keys`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	// One more than the page: its presence says there is a next page.
-	q += " ORDER BY id LIMIT " + arg(limit+1)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", translate("list keys", err)
-	}
-	defer rows.Close()
-	out := make([]*store.Key, 0, min(limit+1, 128))
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, "", translate("list keys", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", translate("list keys", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	return out, next, nil
+	q := w.query(`SELECT `+keyColumns+` FROM gatehouse_keys`, f.After, limit)
+	return listPage(ctx, s, "list keys", &w, q, limit, scanKey, func(k *store.Key) string { return k.ID })
 }
 
 // UpdateKey implements [store.KeyStore]. A change is published on the

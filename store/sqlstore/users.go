@@ -69,47 +69,10 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*store.User, err
 // ListUsers implements [store.UserStore] with keyset pagination on the ID.
 func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.User, string, error) {
 	limit := store.PageLimit(f.Limit)
-	var (
-		where []string
-		args  []any
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	if f.TenantID != "" {
-		where = append(where, "tenant_id = "+arg(f.TenantID))
-	}
-	if f.After != "" {
-		where = append(where, "id > "+arg(f.After))
-	}
-	q := `SELECT ` + userColumns + ` FROM gatehouse_users`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id LIMIT " + arg(limit+1)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", translate("list users", err)
-	}
-	defer rows.Close()
-	var out []*store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, "", translate("list users", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", translate("list users", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	return out, next, nil
+	var w filter
+	w.eq("tenant_id", f.TenantID)
+	q := w.query(`SELECT `+userColumns+` FROM gatehouse_users`, f.After, limit)
+	return listPage(ctx, s, "list users", &w, q, limit, scanUser, func(u *store.User) string { return u.ID })
 }
 
 // UpdateUser implements [store.UserStore].
