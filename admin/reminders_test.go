@@ -107,9 +107,7 @@ func TestRemindersOncePerThreshold(t *testing.T) {
 				{"40 days later", 40 * 24 * time.Hour, true, nil},
 			}
 			for _, s := range steps {
-				clock.mu.Lock()
-				clock.t = t0.Add(s.advance)
-				clock.mu.Unlock()
+				clock.Set(t0.Add(s.advance))
 				if s.restart {
 					r = start()
 				}

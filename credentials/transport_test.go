@@ -17,22 +17,11 @@ import (
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/credentials"
+	"github.com/gatehouse-go/gatehouse/internal/testclock"
 	"github.com/gatehouse-go/gatehouse/jwtauth"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // TestPersonalAccessConfigAgainstServer runs a client with a personal
 // access config against a real server protected by Gatehouse: the token is
@@ -40,7 +29,7 @@ func (c *clock) Add(d time.Duration) {
 // refused once the registration is deleted.
 func TestPersonalAccessConfigAgainstServer(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: now}
+	clk := testclock.New(now)
 	reg, err := jwtauth.NewRegisteredKeys(store.NewMemorySigningKeys(), jwtauth.RegisteredKeysConfig{Now: clk.Now})
 	require.NoError(t, err)
 	tokens, err := jwtauth.New(jwtauth.Config{Now: clk.Now},

@@ -16,30 +16,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/internal/testclock"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // cacheClock is a settable clock, safe for concurrent use.
-type cacheClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type cacheClock = testclock.Clock
 
-func newCacheClock() *cacheClock {
-	return &cacheClock{now: time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)}
-}
-
-func (c *cacheClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *cacheClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+func newCacheClock() *cacheClock { return testclock.New(time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)) }
 
 // probeStore wraps a KeyStore, counts KeyByDigest calls and lets a test
 // replace KeyByDigest with lookup (set before the store is shared). Every
