@@ -8,12 +8,12 @@
 // authenticators from the sub-packages into the middleware and read the
 // principal in their handlers:
 //
-//	keys := store.NewKeyCache(store.NewMemory(), store.CacheConfig{})
+//	keys, _ := store.NewKeyCache(store.NewMemory(), store.CacheConfig{})
 //	format := apikey.MustFormat("cpx_live.")
-//	auth, err := middleware.New(middleware.Config{Realm: "api"},
-//		apikey.NewAuthenticator(format, keys, apikey.Config{}))
+//	keyAuth, _ := apikey.NewAuthenticator(format, keys, apikey.Config{})
+//	m, err := middleware.New(middleware.Config{Realm: "api"}, keyAuth)
 //	if err != nil { ... }
-//	mux.Handle("GET /projects", auth.Handler(auth.RequireScopes("read")(projects)))
+//	mux.Handle("GET /projects", m.Handler(m.MustRequireScopes("read")(http.HandlerFunc(projects))))
 //
 //	func projects(w http.ResponseWriter, r *http.Request) {
 //		p, _ := gatehouse.FromContext(r.Context())
