@@ -83,6 +83,11 @@ func (c *tokenCache) purge() {
 // anything longer than 32 bytes). 512 bytes hold the signature of every
 // algorithm up to RSA-3072.
 func digest(s string) store.Digest {
+	if len(s) <= 128 { // HMAC, ECDSA and EdDSA signatures: a smaller buffer to clear
+		var buf [128]byte
+		n := copy(buf[:], s)
+		return sha256.Sum256(buf[:n])
+	}
 	if len(s) <= 512 {
 		var buf [512]byte
 		n := copy(buf[:], s)
