@@ -22,7 +22,7 @@ fuzz:
 	@scripts/fuzz.sh $(FUZZTIME)
 
 bench:
-	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.txt
+	cd benchmarks && $(GO) test -run '^$$' -bench . -benchmem -benchtime 300ms -count 6 . | tee bench.txt && $(GO) run ./table < bench.txt
 
 tidy:
 	@for m in $(MODULES); do (cd $$m && $(GO) mod tidy) || exit 1; done
