@@ -2,17 +2,13 @@ package benchmarks
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create a scratch database
 
 	"github.com/gatehouse-go/gatehouse/apikey"
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
@@ -27,7 +23,7 @@ func BenchmarkStore(b *testing.B) {
 		dsn  func(b *testing.B) string
 	}{
 		{"sqlite", func(b *testing.B) string { return filepath.Join(b.TempDir(), "bench.db") }},
-		{"postgres", scratchPostgres},
+		{"postgres", func(b *testing.B) string { return testdb.Postgres(b, "gh_bench_") }},
 	}
 	for _, db := range dbs {
 		b.Run(db.name, func(b *testing.B) {
@@ -72,36 +68,4 @@ func BenchmarkStore(b *testing.B) {
 			}
 		})
 	}
-}
-
-// scratchPostgres creates a database of its own on the server named by
-// GATEHOUSE_TEST_POSTGRES, dropped when the benchmark ends, and returns its
-// URL. Without the variable the benchmark is skipped.
-func scratchPostgres(b *testing.B) string {
-	b.Helper()
-	raw := os.Getenv("GATEHOUSE_TEST_POSTGRES")
-	if raw == "" {
-		b.Skip("set GATEHOUSE_TEST_POSTGRES=postgres://... to run the PostgreSQL benchmarks; .ci/run starts a server")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		b.Fatal("GATEHOUSE_TEST_POSTGRES must be a postgres:// URL")
-	}
-	var r [6]byte
-	_, _ = rand.Read(r[:])
-	name := "gh_bench_" + hex.EncodeToString(r[:])
-	exec := func(stmt string) {
-		db, err := sql.Open("pgx", raw)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer db.Close()
-		if _, err := db.Exec(stmt); err != nil {
-			b.Fatal(err)
-		}
-	}
-	exec("CREATE DATABASE " + name)
-	b.Cleanup(func() { exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u.Path = "/" + name
-	return u.String()
 }

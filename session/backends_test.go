@@ -2,12 +2,7 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"net/http"
-	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
@@ -122,34 +118,5 @@ func openSQL(t *testing.T, dsn string, clk *clock) *sqlstore.Store {
 	return s
 }
 
-// postgresDSN makes a database of the test's own on the server named by
-// GATEHOUSE_TEST_POSTGRES and drops it at the end. Without the variable
-// the test is skipped, or fails when CI=true.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	raw := os.Getenv("GATEHOUSE_TEST_POSTGRES")
-	if raw == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("GATEHOUSE_TEST_POSTGRES is not set; CI must run the PostgreSQL tests")
-		}
-		t.Skip("set GATEHOUSE_TEST_POSTGRES=postgres://... to run the PostgreSQL tests")
-	}
-	u, err := url.Parse(raw)
-	require.NoError(t, err)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "gh_session_" + hex.EncodeToString(b[:])
-	pgExec(t, raw, "CREATE DATABASE "+name)
-	t.Cleanup(func() { pgExec(t, raw, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	u.Path = "/" + name
-	return u.String()
-}
-
-func pgExec(t *testing.T, dsn, stmt string) {
-	t.Helper()
-	db, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	defer db.Close()
-	_, err = db.ExecContext(context.Background(), stmt)
-	require.NoError(t, err, stmt)
-}
+// postgresDSN makes a database of the test's own (see testdb).
+func postgresDSN(t *testing.T) string { return testdb.Postgres(t, "gh_session_") }

@@ -2,11 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
@@ -33,38 +29,8 @@ func sqlitePath(t *testing.T) string {
 	return filepath.Join(t.TempDir(), "gatehouse.db")
 }
 
-// postgresDSN creates a database of its own for the test on the server
-// named by GATEHOUSE_TEST_POSTGRES (other people's tests share the server)
-// and drops it when the test ends. Without the variable the test is
-// skipped, or fails under CI.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	raw := os.Getenv("GATEHOUSE_TEST_POSTGRES")
-	if raw == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("GATEHOUSE_TEST_POSTGRES is not set; CI must run the PostgreSQL tests")
-		}
-		t.Skip("set GATEHOUSE_TEST_POSTGRES=postgres://... to run the PostgreSQL tests; .ci/run starts a server")
-	}
-	u, err := url.Parse(raw)
-	require.NoError(t, err, "GATEHOUSE_TEST_POSTGRES must be a postgres:// URL")
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "gh_test_" + hex.EncodeToString(b[:])
-	admin(t, raw, "CREATE DATABASE "+name)
-	t.Cleanup(func() { admin(t, raw, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	u.Path = "/" + name
-	return u.String()
-}
-
-func admin(t *testing.T, dsn, stmt string) {
-	t.Helper()
-	db, err := sql.Open("pgx", dsn)
-	require.NoError(t, err)
-	defer db.Close()
-	_, err = db.ExecContext(context.Background(), stmt)
-	require.NoError(t, err, stmt)
-}
+// postgresDSN creates a database of its own for the test (see testdb).
+func postgresDSN(t *testing.T) string { return testdb.Postgres(t, "gh_test_") }
 
 // open opens a Store on dsn, closed when the test ends.
 func open(t *testing.T, dsn string) *Store {
