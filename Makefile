@@ -3,15 +3,20 @@ MODULES := . ginauth examples benchmarks
 GO ?= go
 FUZZTIME ?= 3s
 
-.PHONY: test vet unit fuzz-smoke fuzz bench tidy lint vulncheck load
+.PHONY: test vet unit allocs fuzz-smoke fuzz bench tidy lint vulncheck load
 
-test: vet unit fuzz-smoke
+test: vet unit allocs fuzz-smoke
 
 vet:
 	@for m in $(MODULES); do echo "== go vet ($$m)"; (cd $$m && $(GO) vet ./...) || exit 1; done
 
 unit:
 	@for m in $(MODULES); do echo "== go test -race ($$m)"; (cd $$m && $(GO) test -race -count=1 -timeout 20m ./...) || exit 1; done
+
+# The allocation budgets of the hot paths, checked without -race (whose
+# instrumentation allocates, so those tests skip themselves under it).
+allocs:
+	@echo "== allocation tests, without -race (.)"; $(GO) test -count=1 -run '(?i)alloc' ./...
 
 # Runs every Fuzz target of the root module briefly, beyond its seed corpus.
 fuzz-smoke:

@@ -1,7 +1,6 @@
 package jwtauth
 
 import (
-	"crypto/sha256"
 	"fmt"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -78,33 +77,6 @@ func (c *tokenCache) purge() {
 	}
 }
 
-// digest returns the SHA-256 of s without allocating: s is copied to a
-// stack buffer (sha256.Sum256 of a converted string would allocate for
-// anything longer than 32 bytes). 512 bytes hold the signature of every
-// algorithm up to RSA-3072.
-func digest(s string) store.Digest {
-	if len(s) <= 128 { // HMAC, ECDSA and EdDSA signatures: a smaller buffer to clear
-		var buf [128]byte
-		n := copy(buf[:], s)
-		return sha256.Sum256(buf[:n])
-	}
-	if len(s) <= 512 {
-		var buf [512]byte
-		n := copy(buf[:], s)
-		return sha256.Sum256(buf[:n])
-	}
-	return digestLong(s)
-}
-
-// digestLong is digest for longer strings; it is kept apart so that the
-// common case does not zero a large frame.
-//
-//go:noinline
-func digestLong(s string) store.Digest {
-	if len(s) > gatehouse.MaxCredentialLength {
-		return sha256.Sum256([]byte(s))
-	}
-	var buf [gatehouse.MaxCredentialLength]byte
-	n := copy(buf[:], s)
-	return sha256.Sum256(buf[:n])
-}
+// digest returns the SHA-256 of s without allocating or copying (a nil
+// store.Hasher is plain SHA-256 over the string's bytes in place).
+func digest(s string) store.Digest { return (*store.Hasher)(nil).Sum(s) }

@@ -112,27 +112,13 @@ func ParseAuthorization(v string) (gatehouse.Credential, error) {
 	return gatehouse.Credential{Source: gatehouse.SourceHeader, Scheme: scheme, Value: rest}, nil
 }
 
-// token68Chars marks ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/".
-var token68Chars = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "-._~+/" {
-		t[c] = true
-	}
-	return t
-}()
-
-// notToken68 is 1 for every byte that is not a token68 character.
+// notToken68 is 1 for every byte that is not a token68 character (ALPHA /
+// DIGIT / "-" / "." / "_" / "~" / "+" / "/").
 var notToken68 = func() (t [256]uint8) {
 	for i := range t {
-		if !token68Chars[i] {
+		c := byte(i)
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~+/", c) >= 0
+		if !ok {
 			t[i] = 1
 		}
 	}

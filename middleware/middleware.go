@@ -171,37 +171,24 @@ func call(a gatehouse.Authenticator, r *http.Request, c gatehouse.Credential) (p
 // Handler requires every request to be authenticated and serves next with
 // the principal in the request context ([gatehouse.FromContext]).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := m.Check(r)
-		if err != nil {
-			m.refuse(w, r, err)
-			return
-		}
-		if m.observer != nil {
-			m.observer.Authenticated(r, p)
-		}
-		next.ServeHTTP(w, r.WithContext(gatehouse.NewContext(r.Context(), p)))
-	})
+	return m.handler(next, false)
 }
 
 // Optional serves requests without any credential as they are (no principal
 // in the context) and authenticates the others as [Middleware.Handler]
 // does: a bad credential is still refused.
 func (m *Middleware) Optional(next http.Handler) http.Handler {
+	return m.handler(next, true)
+}
+
+func (m *Middleware) handler(next http.Handler, optional bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := m.Check(r)
-		if errors.Is(err, gatehouse.ErrNoCredentials) {
-			next.ServeHTTP(w, r)
-			return
-		}
+		r2, err := m.Authenticate(r, optional)
 		if err != nil {
 			m.refuse(w, r, err)
 			return
 		}
-		if m.observer != nil {
-			m.observer.Authenticated(r, p)
-		}
-		next.ServeHTTP(w, r.WithContext(gatehouse.NewContext(r.Context(), p)))
+		next.ServeHTTP(w, r2)
 	})
 }
 

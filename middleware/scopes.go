@@ -3,7 +3,6 @@ package middleware
 import (
 	"net/http"
 
-	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/scopes"
 )
 
@@ -11,16 +10,10 @@ import (
 // request context satisfies req. A request without a principal (the guard
 // used without [Middleware.Handler] before it) is refused with 401.
 func (m *Middleware) Require(req *scopes.Requirement) func(http.Handler) http.Handler {
-	refusal := &gatehouse.ScopeError{Required: req.Scopes(), Any: req.Any()}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, ok := gatehouse.FromContext(r.Context())
-			if !ok {
-				m.refuse(w, r, errNoCredentials)
-				return
-			}
-			if !req.SatisfiedBy(p.Scopes) {
-				m.refuse(w, r, refusal)
+			if err := m.Authorize(r, req); err != nil {
+				m.refuse(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"sync"
@@ -68,8 +67,7 @@ type Basic struct {
 	apiKeys  gatehouse.Authenticator
 	throttle Throttle
 	now      func() time.Time
-	ipad     [sha256.BlockSize]byte
-	opad     [sha256.BlockSize]byte
+	cacheMAC *store.Hasher // HMAC-SHA-256 under a per-process secret
 	group    singleflight.Group
 
 	mu    sync.Mutex
@@ -119,12 +117,8 @@ func NewBasic(users store.UserStore, cfg BasicConfig) (*Basic, error) {
 	if _, err := rand.Read(secret[:]); err != nil {
 		return nil, err
 	}
-	for i := range b.ipad {
-		var c byte
-		if i < len(secret) {
-			c = secret[i]
-		}
-		b.ipad[i], b.opad[i] = c^0x36, c^0x5c
+	if b.cacheMAC, err = store.NewHasher(secret[:]); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -250,19 +244,10 @@ func (b *Basic) verifyStore(ctx context.Context, email, pass string) (*gatehouse
 		Scopes: append([]string(nil), b.scopes(u)...)}, nil
 }
 
-// cacheKey is HMAC-SHA-256 (RFC 2104) under the per-process secret of the
-// decoded "user-id:password" (the user-id has no colon, so no two pairs
-// share a message). It does not allocate.
-func (b *Basic) cacheKey(msg []byte) [32]byte {
-	var in [sha256.BlockSize + maxBasicDecoded]byte
-	copy(in[:], b.ipad[:])
-	n := copy(in[sha256.BlockSize:], msg)
-	inner := sha256.Sum256(in[:sha256.BlockSize+n])
-	var out [sha256.BlockSize + sha256.Size]byte
-	copy(out[:], b.opad[:])
-	copy(out[sha256.BlockSize:], inner[:])
-	return sha256.Sum256(out[:])
-}
+// cacheKey is HMAC-SHA-256 under the per-process secret of the decoded
+// "user-id:password" (the user-id has no colon, so no two pairs share a
+// message). It does not allocate for credentials of up to 128 bytes.
+func (b *Basic) cacheKey(msg []byte) [32]byte { return b.cacheMAC.SumBytes(msg) }
 
 // Forget drops every cached verification, for example after passwords
 // were changed.

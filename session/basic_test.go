@@ -270,3 +270,18 @@ func TestBasicStoreDownAndForget(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, calls.Load(), "forgotten")
 }
+
+// TestBasicWarmDoesNotAllocate holds the warm Basic path (decode, HMAC
+// cache key, cache hit) to no allocation.
+func TestBasicWarmDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race; make test runs this without it")
+	}
+	be := newBasicEnv(t, BasicConfig{CacheTTL: time.Minute})
+	ctx := context.Background()
+	c := basicCred(testEmail, testPassword)
+	_, err := be.basic.Authenticate(ctx, c)
+	require.NoError(t, err)
+	allocs := testing.AllocsPerRun(100, func() { _, _ = be.basic.Authenticate(ctx, c) })
+	assert.Zero(t, allocs)
+}

@@ -2,12 +2,12 @@ package session
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"strings"
 
 	"github.com/gatehouse-go/gatehouse/ratelimit"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // LimiterThrottle is a [Throttle] over ratelimit throttles, so that login
@@ -54,7 +54,7 @@ func NewLimiterThrottle(t *ratelimit.Throttle, cfg LimiterThrottleConfig) (*Limi
 }
 
 func (l *LimiterThrottle) key(k string) ratelimit.Key {
-	sum := sha256.Sum256([]byte(k))
+	sum := (*store.Hasher)(nil).Sum(k)
 	return ratelimit.NewKey(l.scope, hex.EncodeToString(sum[:16]))
 }
 

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"sync"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
 	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // Throttle counts password attempts per key (a normalised e-mail address,
@@ -161,7 +161,7 @@ func (t *MemoryThrottle) Attempt(ctx context.Context, key string) error {
 		return gatehouse.Unavailable(err)
 	}
 	now := t.cfg.Now()
-	k := sha256.Sum256([]byte(key))
+	k := (*store.Hasher)(nil).Sum(key)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.entries.Get(k)
@@ -187,7 +187,7 @@ func (t *MemoryThrottle) Attempt(ctx context.Context, key string) error {
 // Succeeded implements [Throttle]: it forgets the key's failures, or with
 // RefundOnSuccess gives back one.
 func (t *MemoryThrottle) Succeeded(ctx context.Context, key string) error {
-	k := sha256.Sum256([]byte(key))
+	k := (*store.Hasher)(nil).Sum(key)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e, ok := t.entries.Peek(k)
@@ -205,7 +205,7 @@ func (t *MemoryThrottle) Succeeded(ctx context.Context, key string) error {
 // Reset forgets every failure of key, unlocking it: for an operator, or
 // after a password reset done by other means.
 func (t *MemoryThrottle) Reset(key string) {
-	k := sha256.Sum256([]byte(key))
+	k := (*store.Hasher)(nil).Sum(key)
 	t.mu.Lock()
 	t.entries.Remove(k)
 	t.mu.Unlock()
@@ -213,7 +213,7 @@ func (t *MemoryThrottle) Reset(key string) {
 
 // Failures returns the key's current count of consecutive failures.
 func (t *MemoryThrottle) Failures(key string) int {
-	k := sha256.Sum256([]byte(key))
+	k := (*store.Hasher)(nil).Sum(key)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e, ok := t.entries.Peek(k); ok {

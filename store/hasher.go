@@ -59,19 +59,22 @@ func (h *Hasher) Peppered() bool { return h != nil && h.peppered }
 
 const maxStackSecret = 128
 
-// Sum returns the digest of secret.
+// Sum returns the digest of secret. A nil Hasher computes plain SHA-256,
+// so packages that need an allocation-free digest of a string call
+// (*Hasher)(nil).Sum.
 func (h *Hasher) Sum(secret string) Digest {
+	// The string's bytes are read in place: SumBytes only reads its input.
+	return h.SumBytes(unsafe.Slice(unsafe.StringData(secret), len(secret)))
+}
+
+// SumBytes returns the digest of secret. It does not allocate for secrets
+// of up to 128 bytes.
+func (h *Hasher) SumBytes(secret []byte) Digest {
 	if h == nil || !h.peppered {
-		// Hash the string's bytes in place: sha256 only reads its input,
-		// and this spares a copy (and clearing a buffer) on every request.
-		return sha256.Sum256(unsafe.Slice(unsafe.StringData(secret), len(secret)))
+		return sha256.Sum256(secret)
 	}
 	if len(secret) > maxStackSecret {
-		m := hmac.New(sha256.New, h.pepper)
-		m.Write([]byte(secret))
-		var d Digest
-		m.Sum(d[:0])
-		return d
+		return h.sumLong(secret)
 	}
 	// HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)), RFC 2104.
 	var in [sha256.BlockSize + maxStackSecret]byte
@@ -82,4 +85,20 @@ func (h *Hasher) Sum(secret string) Digest {
 	copy(out[:], h.opad[:])
 	copy(out[sha256.BlockSize:], inner[:])
 	return sha256.Sum256(out[:])
+}
+
+// sumLong is the HMAC of a secret too long for the stack buffer. It feeds
+// the secret through a copy, so that secret itself never reaches an
+// interface and callers' stack buffers stay on the stack.
+func (h *Hasher) sumLong(secret []byte) Digest {
+	m := hmac.New(sha256.New, h.pepper)
+	var chunk [sha256.BlockSize]byte
+	for len(secret) > 0 {
+		n := copy(chunk[:], secret)
+		m.Write(chunk[:n])
+		secret = secret[n:]
+	}
+	var d Digest
+	m.Sum(d[:0])
+	return d
 }

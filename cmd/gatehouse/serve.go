@@ -296,7 +296,7 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 		}
 		auths = append(auths, b)
 	}
-	m, err := middleware.New(middleware.Config{Realm: "gatehouse", Observer: admin.NewAuditObserver(log, nil)}, auths...)
+	m, err := middleware.New(middleware.Config{Realm: "gatehouse", Observer: admin.NewAuditObserver(log, opts.clientAddr)}, auths...)
 	if err != nil {
 		return nil, err
 	}
