@@ -38,6 +38,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"path"
 	"slices"
 	"strings"
 
@@ -92,6 +93,7 @@ type compiled struct {
 	methods []string
 	req     *scopes.Requirement
 	public  bool
+	h       http.Handler // the chain that serves the route, built once
 }
 
 type proxy struct {
@@ -100,8 +102,7 @@ type proxy struct {
 	cookies []string
 	pass    bool
 	rp      *httputil.ReverseProxy
-	authed  http.Handler
-	public  http.Handler
+	authed  http.Handler // paths no route matches: authentication only
 }
 
 // New returns a handler that authenticates requests with m, checks their
@@ -149,8 +150,18 @@ func New(m *middleware.Middleware, upstream *url.URL, cfg Config) (http.Handler,
 			})
 		},
 	}
-	p.authed = m.Handler(http.HandlerFunc(p.authorize))
-	p.public = http.HandlerFunc(p.rp.ServeHTTP)
+	p.authed = m.Handler(p.rp)
+	for i := range p.routes {
+		c := &p.routes[i]
+		switch {
+		case c.public:
+			c.h = p.rp
+		case c.req != nil:
+			c.h = m.Handler(m.Require(c.req)(p.rp))
+		default:
+			c.h = p.authed
+		}
+	}
 	return p, nil
 }
 
@@ -202,23 +213,35 @@ func (p *proxy) match(r *http.Request) *compiled {
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if c := p.match(r); c != nil && c.public {
-		p.public.ServeHTTP(w, r)
+	// Routes are matched on the path as the upstream will resolve it: a
+	// path with "..", "." or "//" in it ("/public/../admin") could match a
+	// public prefix here and name a guarded resource there, so it is
+	// refused rather than matched.
+	if !canonical(r.URL.Path) {
+		middleware.WriteProblem(w, middleware.Problem{
+			Status: http.StatusBadRequest, Code: "invalid_request",
+			Detail: "The request path is not in canonical form (no '.', '..' or empty segments)",
+		})
+		return
+	}
+	if c := p.match(r); c != nil {
+		c.h.ServeHTTP(w, r)
 		return
 	}
 	p.authed.ServeHTTP(w, r)
 }
 
-// authorize runs behind the middleware: it checks the route's scopes and
-// passes the request on.
-func (p *proxy) authorize(w http.ResponseWriter, r *http.Request) {
-	if c := p.match(r); c != nil && c.req != nil {
-		if err := p.m.Authorize(r, c.req); err != nil {
-			p.m.Error(w, r, err)
-			return
-		}
+// canonical reports whether path is what path.Clean makes of it, allowing
+// a trailing slash.
+func canonical(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
 	}
-	p.rp.ServeHTTP(w, r)
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 // setHeaders removes the client's X-Gatehouse- headers (and, unless
@@ -252,17 +275,22 @@ func (p *proxy) setHeaders(out *http.Request) {
 // stripCookies removes the session cookies from the Cookie header, keeping
 // the application's other cookies.
 func (p *proxy) stripCookies(out *http.Request) {
-	if len(p.cookies) == 0 || out.Header.Get("Cookie") == "" {
+	lines := out.Header["Cookie"]
+	if len(p.cookies) == 0 || len(lines) == 0 {
 		return
 	}
 	var kept []string
-	for _, c := range out.Cookies() {
-		if !slices.Contains(p.cookies, c.Name) {
-			kept = append(kept, c.String())
+	for _, line := range lines {
+		for part := range strings.SplitSeq(line, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if !slices.Contains(p.cookies, name) && strings.TrimSpace(part) != "" {
+				kept = append(kept, strings.TrimSpace(part))
+			}
 		}
 	}
 	out.Header.Del("Cookie")
 	if len(kept) > 0 {
+		// The application's other cookies go on as the client wrote them.
 		out.Header.Set("Cookie", strings.Join(kept, "; "))
 	}
 }

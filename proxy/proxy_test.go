@@ -128,6 +128,10 @@ func TestProxyRoutes(t *testing.T) {
 		{"unmatched path, anonymous", "GET", "/other", nil, 401, "unauthenticated"},
 		{"bad key", "GET", "/api/projects", bearer(f.reader + "x"), 401, "invalid_token"},
 		{"session cookie", "GET", "/api/projects", map[string]string{"Cookie": "sid=good-session"}, 200, ""},
+		{"dot-dot from a public prefix", "GET", "/health/../api/admin/users", nil, 400, "invalid_request"},
+		{"encoded dot-dot", "GET", "/health/%2e%2e/api/admin/users", nil, 400, "invalid_request"},
+		{"double slash past a scope", "GET", "//api/admin/users", bearer(f.reader), 400, "invalid_request"},
+		{"dot segment", "GET", "/api/./admin/users", bearer(f.reader), 400, "invalid_request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,7 +164,7 @@ func TestProxyHeaders(t *testing.T) {
 	}
 	t.Run("principal set, spoofed headers and credential stripped", func(t *testing.T) {
 		f := newFixture(t, proxy.Config{Routes: routes})
-		h := map[string]string{"Authorization": "Bearer " + f.reader, "Cookie": "theme=dark; sid=good-session; lang=en"}
+		h := map[string]string{"Authorization": "Bearer " + f.reader, "Cookie": `theme=dark; sid=good-session; pref="a b"; lang=en`}
 		for k, v := range spoof {
 			h[k] = v
 		}
@@ -174,7 +178,7 @@ func TestProxyHeaders(t *testing.T) {
 		assert.True(t, strings.HasPrefix(s.Header.Get(proxy.HeaderKeyID), "key_"))
 		assert.Empty(t, s.Header.Get("X-Gatehouse-Anything"))
 		assert.Empty(t, s.Header.Get("Authorization"), "the credential is not passed on by default")
-		assert.Equal(t, "theme=dark; lang=en", s.Header.Get("Cookie"), "only the session cookie is removed")
+		assert.Equal(t, `theme=dark; pref="a b"; lang=en`, s.Header.Get("Cookie"), "only the session cookie is removed; the others pass as written")
 		assert.Equal(t, "127.0.0.1", s.Header.Get("X-Forwarded-For"))
 	})
 	t.Run("public route: spoofed headers stripped, none set", func(t *testing.T) {
