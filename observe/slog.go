@@ -69,6 +69,15 @@ func (s *Slog) Authenticated(r *http.Request, p *gatehouse.Principal) {
 // Refused implements [middleware.Observer].
 func (s *Slog) Refused(r *http.Request, err error) {
 	status, code := middleware.Classify(err)
+	level := slog.LevelInfo
+	if status == http.StatusServiceUnavailable {
+		level = slog.LevelError
+	}
+	// Refusals are what a flood of bad credentials produces: build
+	// nothing when the level is off.
+	if !s.log.Enabled(r.Context(), level) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.Int("status", status),
 		slog.String("code", code),
@@ -83,12 +92,9 @@ func (s *Slog) Refused(r *http.Request, err error) {
 			attrs = append(attrs, slog.String("key_id", ge.KeyID), slog.String("tenant_id", ge.TenantID))
 		}
 	}
-	level := slog.LevelInfo
-	if status == http.StatusServiceUnavailable {
-		level = slog.LevelError
-		if ge != nil && ge.Cause != nil {
-			attrs = append(attrs, slog.String("cause", ge.Cause.Error()))
-		}
+	if level == slog.LevelError && ge != nil && ge.Cause != nil {
+		// The cause is internal: logged for operators, never sent.
+		attrs = append(attrs, slog.String("cause", ge.Cause.Error()))
 	}
 	s.log.LogAttrs(r.Context(), level, "gatehouse.auth.refused", attrs...)
 }

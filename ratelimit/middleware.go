@@ -248,7 +248,9 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 		ctx := context.WithoutCancel(r.Context())
 		switch {
 		case m.count == CountFailures && failed:
-			_, _ = m.limiter.Allow(ctx, key, p, min(cost, p.burst))
+			// Spend what is left when the cost is more: a refused spend
+			// takes nothing, and a failure must always count.
+			_, _ = m.limiter.Allow(ctx, key, p, max(1, min(cost, d.Remaining)))
 		case m.count == CountFailuresStrict && !failed:
 			_, _ = m.limiter.Allow(ctx, key, p, -cost)
 		}

@@ -482,3 +482,19 @@ func TestMiddlewareWarmKeyDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+// TestMiddlewareCountFailuresWithCost checks that failures count when the
+// cost is above what is left: the rest is spent, and the key is blocked.
+func TestMiddlewareCountFailuresWithCost(t *testing.T) {
+	mem, _ := newTestMemory(t, MemoryConfig{})
+	p := MustPolicy("auth-failures", 5, time.Hour, 0)
+	h := MustNew(mem, p, ByRemoteAddr, Config{Count: CountFailures, MaxJitter: -1,
+		Cost: func(*http.Request) int { return 3 }}).Handler(statusHandler)
+	codes := make([]int, 0, 4)
+	for range 4 {
+		r := fromIP("203.0.113.7")
+		r.Header.Set("X-Status", "401")
+		codes = append(codes, do(h, r).Code)
+	}
+	assert.Equal(t, []int{401, 401, 429, 429}, codes, "3 units, then the 2 left, then blocked")
+}
