@@ -107,6 +107,14 @@ func SaveProfile(dir, name string, p Profile, makeDefault bool) error {
 	if err := validName(name); err != nil {
 		return err
 	}
+	if p.PersonalAccessConfig != "" {
+		// A relative path would be read from wherever the client runs.
+		abs, err := filepath.Abs(p.PersonalAccessConfig)
+		if err != nil {
+			return fmt.Errorf("%w: personal access config path: %v", ErrInvalid, err)
+		}
+		p.PersonalAccessConfig = abs
+	}
 	path := filepath.Join(dir, "config.json")
 	f, err := readFile(path)
 	if err != nil {

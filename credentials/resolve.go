@@ -123,7 +123,7 @@ type Resolved struct {
 }
 
 // String describes r without its secrets.
-func (r *Resolved) String() string {
+func (r Resolved) String() string {
 	kind := "token"
 	if r.Personal != nil {
 		kind = "personal access config " + r.PersonalPath
@@ -132,7 +132,7 @@ func (r *Resolved) String() string {
 }
 
 // GoString keeps %#v from printing the token.
-func (r *Resolved) GoString() string { return r.String() }
+func (r Resolved) GoString() string { return r.String() }
 
 // Resolve finds the settings. See the package documentation for the
 // order.

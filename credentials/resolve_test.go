@@ -227,7 +227,8 @@ func TestResolveErrors(t *testing.T) {
 func TestResolvedNeverPrintsTheToken(t *testing.T) {
 	r, err := credentials.Resolve(credentials.Options{Token: "sekrit_token_value", URI: "https://api.example", ConfigDir: t.TempDir(), LookupEnv: envOf(nil)})
 	require.NoError(t, err)
-	for _, s := range []string{r.String(), fmt.Sprintf("%v", r), fmt.Sprintf("%#v", r), fmt.Sprintf("%+v", r)} {
+	for _, s := range []string{r.String(), fmt.Sprintf("%v", r), fmt.Sprintf("%#v", r), fmt.Sprintf("%+v", r),
+		fmt.Sprintf("%v", *r), fmt.Sprintf("%+v", *r), fmt.Sprintf("%#v", *r)} {
 		assert.NotContains(t, s, "sekrit")
 	}
 }
@@ -273,4 +274,15 @@ func TestConfigDir(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "/explicit", got)
 	assert.False(t, strings.HasSuffix(got, "gatehouse"))
+}
+
+// TestSaveProfileMakesConfigPathAbsolute: a relative personal access
+// config path would be read from wherever the client later runs.
+func TestSaveProfileMakesConfigPathAbsolute(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	require.NoError(t, credentials.SaveProfile(filepath.Join(dir, "cfg"), "p", credentials.Profile{URI: "https://x.example", PersonalAccessConfig: "pat.json"}, false))
+	raw, err := os.ReadFile(filepath.Join(dir, "cfg", "config.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), `"personal_access_config": "`+filepath.Join(dir, "pat.json")+`"`)
 }

@@ -383,16 +383,14 @@ func (c *PersonalConfig) PrivateKeyPEM() ([]byte, error) {
 
 // String returns a description of the config without its private key, so
 // that printing a config with fmt or a logger never leaks the key.
-func (c *PersonalConfig) String() string {
-	if c == nil {
-		return "jwtauth.PersonalConfig(nil)"
-	}
+// It has a value receiver so that a copy prints the same way.
+func (c PersonalConfig) String() string {
 	return fmt.Sprintf("jwtauth.PersonalConfig{KeyID: %q, Algorithm: %q, Issuer: %q, Audience: %q, Subject: %q, PrivateKey: REDACTED}",
 		c.KeyID, c.Algorithm, c.Issuer, c.Audience, c.Subject)
 }
 
 // GoString is String, for the %#v verb.
-func (c *PersonalConfig) GoString() string { return c.String() }
+func (c PersonalConfig) GoString() string { return c.String() }
 
 // WriteConfigFile writes cfg as JSON to a new file at path with mode 0600
 // (owner read and write only). It refuses to overwrite an existing file, so

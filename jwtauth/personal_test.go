@@ -366,7 +366,8 @@ func TestPersonalConfigFile(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal(raw, &file))
 		require.NotEmpty(t, file.PrivateKey.D)
-		for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, cfg)} {
+		for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, cfg),
+			fmt.Sprintf("%v %+v %#v", *cfg, *cfg, *cfg)} {
 			assert.NotContains(t, s, file.PrivateKey.D)
 			assert.Contains(t, s, "REDACTED")
 		}

@@ -151,16 +151,18 @@ func (b *Basic) Authenticate(ctx context.Context, c gatehouse.Credential) (*gate
 	if err != nil {
 		return nil, err
 	}
+	// The cache first: it holds only pairs verified as user passwords, so
+	// a hit is never an API key, and a warm request allocates nothing.
+	k := b.cacheKey(raw)
+	now := b.now()
+	if p, ok := b.cached(k, now); ok {
+		return p, nil
+	}
 	if b.apiKeys != nil {
 		kc := gatehouse.Credential{Source: gatehouse.SourceHeader, Scheme: gatehouse.SchemeBearer, Value: string(raw[colon+1:])}
 		if b.apiKeys.Accepts(kc) {
 			return b.apiKeys.Authenticate(ctx, kc)
 		}
-	}
-	k := b.cacheKey(raw)
-	now := b.now()
-	if p, ok := b.cached(k, now); ok {
-		return p, nil
 	}
 	return b.verify(ctx, k, string(raw[:colon]), string(raw[colon+1:]), now)
 }

@@ -66,12 +66,11 @@ type Config struct {
 // attacker (session fixation) is never adopted.
 //
 // Lookups go through the [store.SessionCache], as API keys go through
-// theirs. The last use of a session is recorded in memory and written to
-// the store at most once a minute per session (a quarter of the idle
-// timeout when that is shorter), so the idle timeout holds to within that
-// across processes and cache reloads. Call the cache's Flush periodically
-// (every few seconds) as well: it writes the finer-grained times and keeps
-// its pending set small. A session destroyed in another process is dropped
+// theirs. The last use of a session is recorded in the cache (which keeps
+// it across reloads of the entry) and reaches the store when the cache's
+// Flush runs: call it every few seconds. Other processes see a use within
+// that interval plus their cache's TTL, which bounds how far the idle
+// timeout can be off across processes. A session destroyed in another process is dropped
 // here as soon as the store's feed says so (sqlstore publishes session
 // deletions; pass the session cache to Store.Watch, with the key cache,
 // through sqlstore.Invalidators), and at the latest when the cache's TTL
@@ -86,10 +85,6 @@ type Manager struct {
 	hasher    *store.Hasher
 	principal func(*store.Session) *gatehouse.Principal
 	now       func() time.Time
-	// writeEvery is how stale the stored last use may get before a
-	// request writes it through: a quarter of the idle timeout, at most
-	// a minute.
-	writeEvery time.Duration
 }
 
 var _ gatehouse.Authenticator = (*Manager)(nil)
@@ -130,7 +125,6 @@ func NewManager(sessions *store.SessionCache, cfg Config) (*Manager, error) {
 	if m.absolute == 0 {
 		m.absolute = 12 * time.Hour
 	}
-	m.writeEvery = min(m.idle/4, time.Minute)
 	if m.hasher == nil {
 		m.hasher, _ = store.NewHasher(nil)
 	}
@@ -199,9 +193,6 @@ func (m *Manager) lookup(ctx context.Context, id string) (*store.CachedSession, 
 		return nil, errExpired
 	}
 	m.sessions.Touch(cs, now)
-	if now.UnixNano()-cs.Session.LastSeenAt.UnixNano() >= int64(m.writeEvery) {
-		m.writeThrough(ctx, d, now)
-	}
 	return cs, nil
 }
 
@@ -213,18 +204,6 @@ func (m *Manager) expired(cs *store.CachedSession, now time.Time) bool {
 	n := now.UnixNano()
 	return n >= s.ExpiresAt.UnixNano() || n >= s.CreatedAt.UnixNano()+int64(m.absolute) ||
 		n >= cs.LastSeen().UnixNano()+int64(m.idle)
-}
-
-// writeThrough stores the last use at once and drops the cached entry, so
-// that the next lookup loads the new time. Without it, a use known only to
-// this process's cache would be lost when the entry is reloaded (its TTL
-// ends before a Flush), and the idle timeout would end an active session.
-// It runs at most once per writeEvery per session and process. A store
-// that cannot be written is left to the next Flush.
-func (m *Manager) writeThrough(ctx context.Context, d store.Digest, now time.Time) {
-	if m.sessions.TouchSession(ctx, d, now) == nil {
-		m.sessions.Invalidate(d)
-	}
 }
 
 // idChars marks the base64url alphabet.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +70,12 @@ func NewSessionCache(s SessionStore, cfg CacheConfig) (*SessionCache, error) {
 func (sc *SessionCache) Now() time.Time { return sc.c.cfg.Now() }
 
 func (sc *SessionCache) load(ctx context.Context, d Digest) (*CachedSession, error) {
+	// A use recorded here but not yet flushed is newer than the store's:
+	// read it before the store, so that a reload sees one or the other
+	// (Flush deletes a pending time only after the store has it).
+	sc.mu.Lock()
+	pending := sc.pending[d]
+	sc.mu.Unlock()
 	s, err := sc.inner.SessionByDigest(ctx, d)
 	if err != nil {
 		return nil, err
@@ -76,7 +83,11 @@ func (sc *SessionCache) load(ctx context.Context, d Digest) (*CachedSession, err
 	if s == nil || s.Digest != d {
 		return nil, ErrCorrupt
 	}
-	return &CachedSession{Session: s}, nil
+	cs := &CachedSession{Session: s}
+	if pending.After(s.LastSeenAt) {
+		cs.lastSeen.Store(pending.UnixNano())
+	}
+	return cs, nil
 }
 
 // LookupAt returns the cached session for d, loading it on a miss. It does
@@ -98,17 +109,24 @@ func (sc *SessionCache) Touch(cs *CachedSession, now time.Time) {
 	sc.mu.Unlock()
 }
 
-// Flush writes pending last-seen times to the store.
+// Flush writes pending last-seen times to the store. A time is dropped
+// from the pending set only once the store has it: a failed write is tried
+// again by the next Flush, and a reload in between still sees it.
 func (sc *SessionCache) Flush(ctx context.Context) error {
 	sc.mu.Lock()
-	batch := sc.pending
-	sc.pending = make(map[Digest]time.Time, len(batch))
+	batch := maps.Clone(sc.pending)
 	sc.mu.Unlock()
 	var errs []error
 	for d, t := range batch {
 		if err := sc.inner.TouchSession(ctx, d, t); err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		sc.mu.Lock()
+		if sc.pending[d].Equal(t) {
+			delete(sc.pending, d)
+		}
+		sc.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -82,13 +83,19 @@ func (o *apiOptions) limitsIn() string {
 	return "memory"
 }
 
-// clientAddr is the client address the login throttle counts by: the
-// rate limiter's, trusted-proxy aware.
+// clientAddr is the client the login throttle and the audit log count by:
+// the rate limiter's key, trusted-proxy aware and with IPv6 addresses
+// reduced to their /64, so that one host cannot spread its attempts over
+// 2^64 addresses.
 func (o *apiOptions) clientAddr(r *http.Request) string {
-	if a, ok := o.clientIP.Addr(r); ok {
-		return a.String()
+	if k, err := o.clientIP.Key(r); err == nil {
+		return k.Value()
 	}
-	return r.RemoteAddr
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // accountThrottle counts login failures per account: in memory, with
