@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/internal/testclock"
 	"github.com/gatehouse-go/gatehouse/ratelimit"
 )
 
@@ -232,7 +233,7 @@ func TestOutage(t *testing.T) {
 	ctx := context.Background()
 	p := ratelimit.MustPolicy("outage", 3, time.Hour, 0)
 	key := ratelimit.NewKey("user", "u1")
-	clk := &fakeClock{t: time.Now()}
+	clk := testclock.New(time.Now())
 
 	var closedLog, openLog logBuffer
 	fallback, err := ratelimit.NewMemory(ratelimit.MemoryConfig{})

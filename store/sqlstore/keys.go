@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -77,14 +76,9 @@ func (s *Store) ListKeys(ctx context.Context, f store.KeyFilter) ([]*store.Key, 
 // UpdateKey implements [store.KeyStore]. A change is published on the
 // invalidation feed in the same transaction.
 func (s *Store) UpdateKey(ctx context.Context, id string, u store.KeyUpdate) (*store.Key, error) {
-	var (
-		set  []string
-		args = []any{id}
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	var set []string
+	w := filter{args: []any{id}} // $1 is the ID
+	arg := w.arg
 	if u.Name != nil {
 		set = append(set, "name = "+arg(*u.Name))
 	}
@@ -101,7 +95,7 @@ func (s *Store) UpdateKey(ctx context.Context, id string, u store.KeyUpdate) (*s
 	err := s.changeKey(ctx, func(tx *sql.Tx) (store.Digest, error) {
 		var err error
 		k, err = scanKey(tx.QueryRowContext(ctx, `UPDATE gatehouse_keys SET `+strings.Join(set, ", ")+
-			` WHERE id = $1 RETURNING `+keyColumns, args...))
+			` WHERE id = $1 RETURNING `+keyColumns, w.args...))
 		if err != nil {
 			return store.Digest{}, err
 		}

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse-go/gatehouse/store"
@@ -77,14 +76,9 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]*store.Use
 
 // UpdateUser implements [store.UserStore].
 func (s *Store) UpdateUser(ctx context.Context, id string, up store.UserUpdate) (*store.User, error) {
-	var (
-		set  []string
-		args = []any{id}
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
+	var set []string
+	w := filter{args: []any{id}} // $1 is the ID
+	arg := w.arg
 	if up.Name != nil {
 		set = append(set, "name = "+arg(*up.Name))
 	}
@@ -105,7 +99,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, up store.UserUpdate) 
 		return s.UserByID(ctx, id)
 	}
 	u, err := scanUser(s.db.QueryRowContext(ctx, `UPDATE gatehouse_users SET `+strings.Join(set, ", ")+
-		` WHERE id = $1 RETURNING `+userColumns, args...))
+		` WHERE id = $1 RETURNING `+userColumns, w.args...))
 	return u, translate("update user", err)
 }
 
