@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-go/gatehouse/internal/testclock"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 )
@@ -165,8 +164,5 @@ func (l *logBuffer) String() string {
 }
 
 func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
-
-// fakeClock is a clock that moves only when told to.
-type fakeClock = testclock.Clock
 
 func netipMust(s string) netip.Addr { return netip.MustParseAddr(s) }
