@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -56,14 +57,43 @@ func (p *Principal) HasScope(s string) bool {
 // stored, so that no other package can read or overwrite it.
 type contextKey struct{}
 
-// NewContext returns a copy of ctx that carries p.
+// principalContext is a context carrying a principal. It is what
+// context.WithValue would build, in half the memory (24 bytes rather than
+// 48): one is allocated for every authenticated request.
+type principalContext struct {
+	context.Context
+	p *Principal
+}
+
+func (c *principalContext) Value(key any) any {
+	if _, ok := key.(contextKey); ok {
+		return c.p
+	}
+	return c.Context.Value(key)
+}
+
+func (c *principalContext) String() string {
+	if s, ok := c.Context.(fmt.Stringer); ok {
+		return s.String() + ".WithPrincipal"
+	}
+	return "context.WithPrincipal"
+}
+
+// NewContext returns a copy of ctx that carries p. It panics if ctx is nil,
+// as context.WithValue does.
 func NewContext(ctx context.Context, p *Principal) context.Context {
-	return context.WithValue(ctx, contextKey{}, p)
+	if ctx == nil {
+		panic("gatehouse: NewContext with a nil context")
+	}
+	return &principalContext{Context: ctx, p: p}
 }
 
 // FromContext returns the principal stored in ctx by [NewContext] and whether
 // there was one.
 func FromContext(ctx context.Context) (*Principal, bool) {
+	if c, ok := ctx.(*principalContext); ok {
+		return c.p, c.p != nil
+	}
 	p, ok := ctx.Value(contextKey{}).(*Principal)
 	return p, ok && p != nil
 }

@@ -2,7 +2,9 @@ package gatehouse_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -60,6 +62,44 @@ func TestNewContextDoesNotChangeParent(t *testing.T) {
 	p, ok := gatehouse.FromContext(child)
 	require.True(t, ok)
 	assert.Equal(t, "a", p.ID)
+}
+
+// The context NewContext returns is a full context: values, deadlines and
+// cancellation of its parent reach through it, in both directions.
+func TestNewContextIsAContext(t *testing.T) {
+	type otherKey struct{}
+	p := &gatehouse.Principal{ID: "a"}
+	deadline := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	parent, cancel := context.WithDeadline(context.WithValue(context.Background(), otherKey{}, "v"), deadline)
+	ctx := gatehouse.NewContext(parent, p)
+
+	assert.Equal(t, "v", ctx.Value(otherKey{}), "parent's value")
+	assert.Nil(t, ctx.Value("unset"))
+	d, ok := ctx.Deadline()
+	assert.True(t, ok)
+	assert.Equal(t, deadline, d)
+	assert.Contains(t, fmt.Sprint(ctx), "WithPrincipal")
+
+	child, cancelChild := context.WithCancel(ctx)
+	defer cancelChild()
+	got, ok := gatehouse.FromContext(child)
+	require.True(t, ok)
+	assert.Same(t, p, got)
+
+	cancel()
+	select {
+	case <-child.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the parent's cancellation did not reach a child of the principal's context")
+	}
+	assert.ErrorIs(t, ctx.Err(), context.Canceled)
+	assert.ErrorIs(t, child.Err(), context.Canceled)
+	assert.ErrorIs(t, context.Cause(child), context.Canceled)
+}
+
+func TestNewContextNilParentPanics(t *testing.T) {
+	//lint:ignore SA1012 the nil parent is what is tested
+	assert.Panics(t, func() { gatehouse.NewContext(nil, &gatehouse.Principal{}) })
 }
 
 func TestHasScope(t *testing.T) {

@@ -95,6 +95,13 @@ func (a *Authenticator) Accepts(c gatehouse.Credential) bool {
 	return c.Scheme == gatehouse.SchemeBearer && strings.HasPrefix(c.Value, a.format.prefix)
 }
 
+// StrictSyntax marks a as refusing every credential that is not a
+// well-formed key, so that the middleware skips its own character check on
+// accepted keys ([github.com/gatehouse-go/gatehouse/middleware.StrictSyntax]): a key is found in the cache
+// only if it is byte for byte one that passed [Format.Parse], and on a
+// miss Parse runs before anything else.
+func (a *Authenticator) StrictSyntax() {}
+
 // Authenticate verifies c.Value as a key: format and checksum first (a bad
 // one never reaches the store), then the digest lookup, then revocation and
 // expiry against the clock. Errors wrap [gatehouse.ErrInvalidToken], or

@@ -56,3 +56,7 @@ func serveParallel(b *testing.B, h http.Handler, r *http.Request, want int) {
 		}
 	})
 }
+
+// principalKey is the floors' context key: a floor attaches the principal
+// with context.WithValue, the plain way.
+type principalKey struct{}

@@ -46,7 +46,7 @@ func (m *Middleware) extract(r *http.Request) (gatehouse.Credential, error) {
 	switch vals := r.Header["Authorization"]; len(vals) {
 	case 0:
 	case 1:
-		return ParseAuthorization(vals[0])
+		return splitAuthorization(vals[0])
 	default:
 		return gatehouse.Credential{}, errTwoHeaders
 	}
@@ -71,19 +71,42 @@ func (m *Middleware) extract(r *http.Request) (gatehouse.Credential, error) {
 // credential must be a token68 (RFC 9110 section 11.4) of at most
 // [gatehouse.MaxCredentialLength] bytes. It does not allocate.
 func ParseAuthorization(v string) (gatehouse.Credential, error) {
+	c, err := splitAuthorization(v)
+	if err == nil && !isToken68(c.Value) {
+		return gatehouse.Credential{}, errBadChars
+	}
+	return c, err
+}
+
+// splitAuthorization is ParseAuthorization without the token68 check,
+// which the middleware makes itself where it is needed (see
+// [StrictSyntax]).
+func splitAuthorization(v string) (gatehouse.Credential, error) {
 	if len(v) > maxHeader {
 		return gatehouse.Credential{}, errTooLong
 	}
-	sp := strings.IndexByte(v, ' ')
-	scheme, rest := v, ""
-	if sp >= 0 {
-		scheme, rest = v[:sp], v[sp+1:]
-	}
-	if scheme == "" || !isToken(scheme) {
-		return gatehouse.Credential{}, errNoScheme
-	}
-	if sp < 0 {
-		return gatehouse.Credential{}, errEmptyCredential
+	var scheme, rest string
+	if len(v) > len(bearerSP) && v[:len(bearerSP)] == bearerSP {
+		// The usual spelling: the scheme needs no further check.
+		scheme, rest = gatehouse.SchemeBearer, v[len(bearerSP):]
+	} else {
+		sp := strings.IndexByte(v, ' ')
+		scheme, rest = v, ""
+		if sp >= 0 {
+			scheme, rest = v[:sp], v[sp+1:]
+		}
+		if scheme == "" || !isToken(scheme) {
+			return gatehouse.Credential{}, errNoScheme
+		}
+		if sp < 0 {
+			return gatehouse.Credential{}, errEmptyCredential
+		}
+		switch {
+		case strings.EqualFold(scheme, gatehouse.SchemeBearer):
+			scheme = gatehouse.SchemeBearer
+		case strings.EqualFold(scheme, gatehouse.SchemeBasic):
+			scheme = gatehouse.SchemeBasic
+		}
 	}
 	// Spaces after the scheme, spaces and tabs at the end (hand-written:
 	// strings.Trim* with a cutset is slower on this path).
@@ -99,18 +122,10 @@ func ParseAuthorization(v string) (gatehouse.Credential, error) {
 	if len(rest) > gatehouse.MaxCredentialLength {
 		return gatehouse.Credential{}, errTooLong
 	}
-	if !isToken68(rest) {
-		return gatehouse.Credential{}, errBadChars
-	}
-	switch {
-	case scheme == gatehouse.SchemeBearer: // the usual spelling, without folding
-	case strings.EqualFold(scheme, gatehouse.SchemeBearer):
-		scheme = gatehouse.SchemeBearer
-	case strings.EqualFold(scheme, gatehouse.SchemeBasic):
-		scheme = gatehouse.SchemeBasic
-	}
 	return gatehouse.Credential{Source: gatehouse.SourceHeader, Scheme: scheme, Value: rest}, nil
 }
+
+const bearerSP = gatehouse.SchemeBearer + " "
 
 // notToken68 is 1 for every byte that is not a token68 character (ALPHA /
 // DIGIT / "-" / "." / "_" / "~" / "+" / "/").

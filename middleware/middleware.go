@@ -50,6 +50,7 @@ type Observer interface {
 // and safe for concurrent use.
 type Middleware struct {
 	auths    []gatehouse.Authenticator
+	strict   []bool // auths[i] implements StrictSyntax
 	cookies  []string
 	onError  ErrorHandler
 	matcher  *scopes.Matcher
@@ -75,6 +76,21 @@ type Challenger interface {
 	Challenge(realm string) string
 }
 
+// StrictSyntax is implemented by authenticators that accept a header
+// credential only in an exact shape of their own whose every byte is a
+// token68 character (RFC 9110 section 11.4): an API key with its checksum,
+// for one. Every header credential must be a token68; for such an
+// authenticator the middleware checks this only when it refuses the
+// credential, so that the accepted requests, the frequent ones, skip a pass
+// over the bytes. The refusal is then the same as for any other
+// authenticator. Accepts of a StrictSyntax authenticator may see a
+// credential holding any bytes; Authenticate must refuse it.
+type StrictSyntax interface {
+	gatehouse.Authenticator
+	// StrictSyntax is a marker; it is never called.
+	StrictSyntax()
+}
+
 // New returns a middleware that tries auths in order. At least one
 // authenticator is required.
 func New(cfg Config, auths ...gatehouse.Authenticator) (*Middleware, error) {
@@ -92,6 +108,8 @@ func New(cfg Config, auths ...gatehouse.Authenticator) (*Middleware, error) {
 		if a == nil {
 			return nil, fmt.Errorf("middleware: authenticator %d is nil", i)
 		}
+		_, strict := a.(StrictSyntax)
+		m.strict = append(m.strict, strict)
 		if c, ok := a.(CookieAuthenticator); ok {
 			name := c.CookieName()
 			if !validCookieName(name) {
@@ -145,10 +163,29 @@ func (m *Middleware) Check(r *http.Request) (*gatehouse.Principal, error) {
 }
 
 func (m *Middleware) authenticate(r *http.Request, c gatehouse.Credential) (*gatehouse.Principal, error) {
-	for _, a := range m.auths {
-		if a.Accepts(c) {
-			return call(a, r, c)
+	// A header credential must be a token68. The check is made before the
+	// first authenticator that does not refuse other bytes by itself sees
+	// the credential; a StrictSyntax authenticator's refusal is explained
+	// by it after the fact, so that every bad credential gets the same
+	// answer whichever authenticator claimed it.
+	checked := c.Source != gatehouse.SourceHeader
+	for i, a := range m.auths {
+		if !checked && !m.strict[i] {
+			if !isToken68(c.Value) {
+				return nil, errBadChars
+			}
+			checked = true
 		}
+		if a.Accepts(c) {
+			p, err := call(a, r, c)
+			if err != nil && !checked && !isToken68(c.Value) {
+				return nil, errBadChars
+			}
+			return p, err
+		}
+	}
+	if !checked && !isToken68(c.Value) {
+		return nil, errBadChars
 	}
 	return nil, errNotAccepted
 }
