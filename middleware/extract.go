@@ -179,18 +179,31 @@ func isToken(s string) bool {
 }
 
 // cookieValue scans Cookie header lines for name without allocating. It
-// returns the value and how many times the name occurred.
+// returns the value and how many times the name occurred. Pairs are
+// separated by ";" and optional spaces or tabs (RFC 6265 section 5.4); the
+// name must be followed at once by "="; a value in double quotes is
+// unquoted. It runs on every cookie-authenticated request, so it compares
+// the name in place rather than splitting each pair.
 func cookieValue(lines []string, name string) (string, int) {
 	var val string
 	n := 0
 	for _, line := range lines {
 		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
-			k, v, ok := strings.Cut(part, "=")
-			if !ok || k != name {
+			part := line
+			if i := strings.IndexByte(line, ';'); i >= 0 {
+				part, line = line[:i], line[i+1:]
+			} else {
+				line = ""
+			}
+			for part != "" && (part[0] == ' ' || part[0] == '\t') {
+				part = part[1:]
+			}
+			if len(part) <= len(name) || part[len(name)] != '=' || part[:len(name)] != name {
 				continue
+			}
+			v := part[len(name)+1:]
+			for v != "" && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+				v = v[:len(v)-1]
 			}
 			if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 				v = v[1 : len(v)-1]

@@ -177,17 +177,27 @@ func (m *Manager) Verify(ctx context.Context, id string) (*gatehouse.Principal, 
 }
 
 func (m *Manager) lookup(ctx context.Context, id string) (*store.CachedSession, error) {
-	if !validID(id) {
+	if len(id) != idLen {
 		return nil, errMalformed
 	}
 	now := m.now()
 	d := m.hasher.Sum(id)
-	cs, err := m.sessions.LookupAt(ctx, d, now)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errUnknown
-	}
-	if err != nil {
-		return nil, gatehouse.Unavailable(err)
+	// Only IDs that passed validID are ever looked up, so a cached digest
+	// is that of a well-formed ID: the characters are checked on a miss,
+	// before the negative cache and the store.
+	cs, ok := m.sessions.PeekAt(d, now)
+	if !ok {
+		if !validID(id) {
+			return nil, errMalformed
+		}
+		var err error
+		cs, err = m.sessions.LookupAt(ctx, d, now)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errUnknown
+		}
+		if err != nil {
+			return nil, gatehouse.Unavailable(err)
+		}
 	}
 	if m.expired(cs, now) {
 		return nil, errExpired

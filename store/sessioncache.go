@@ -96,6 +96,13 @@ func (sc *SessionCache) LookupAt(ctx context.Context, d Digest, now time.Time) (
 	return sc.c.get(ctx, d, now, sc.loadFn)
 }
 
+// PeekAt returns the cached session for d when it is in the cache and
+// fresh at now. It never calls the store. Like LookupAt, it does not check
+// timeouts.
+func (sc *SessionCache) PeekAt(d Digest, now time.Time) (*CachedSession, bool) {
+	return sc.c.peek(d, now)
+}
+
 // Touch records a use of cs at now, at most once a second per session; the
 // time reaches the store on the next Flush.
 func (sc *SessionCache) Touch(cs *CachedSession, now time.Time) {
