@@ -88,6 +88,19 @@ func rsaPublicPEM(t *testing.T, k *testKeys) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
+// broken inserts junk into the token mint makes, after its first dot
+// (LF) or its last (CR).
+func broken(mint func(*testing.T, *testKeys, time.Time) string, junk string) func(*testing.T, *testKeys, time.Time) string {
+	return func(t *testing.T, k *testKeys, now time.Time) string {
+		token := mint(t, k, now)
+		i := strings.IndexByte(token, '.') + 5
+		if junk == "\r" {
+			i = strings.LastIndexByte(token, '.') + 5
+		}
+		return token[:i] + junk + token[i:]
+	}
+}
+
 func tokenCases() []tokenCase {
 	valid := func(m jwt.SigningMethod, kid string, key func(*testKeys) any, login bool) func(*testing.T, *testKeys, time.Time) string {
 		return func(t *testing.T, k *testKeys, now time.Time) string {
@@ -127,6 +140,12 @@ func tokenCases() []tokenCase {
 		{"HS256 valid", valid(jwt.SigningMethodHS256, "hs1", func(k *testKeys) any { return k.hmac[:32] }, true), ""},
 		{"HS384 valid", valid(jwt.SigningMethodHS384, "hs384", func(k *testKeys) any { return k.hmac[:48] }, true), ""},
 		{"HS512 valid", valid(jwt.SigningMethodHS512, "hs512", func(k *testKeys) any { return k.hmac }, true), ""},
+
+		// CR and LF, which golang-jwt's base64 decoding skips: a valid
+		// token with them inside is refused, so that every accepted token
+		// is a token68.
+		{"HS256 valid with LF in the payload", broken(valid(jwt.SigningMethodHS256, "hs1", func(k *testKeys) any { return k.hmac[:32] }, true), "\n"), DetailMalformed},
+		{"RS256 valid with CR in the signature", broken(valid(jwt.SigningMethodRS256, "rsa1", rsaPriv, false), "\r"), DetailMalformed},
 
 		// alg none, in any spelling, with or without a kid.
 		{"alg none", none("none", nil), DetailAlgorithm},

@@ -90,7 +90,8 @@ func ScopesOf(claims map[string]any) ([]string, error) {
 				continue
 			}
 			if out == nil {
-				out = make([]string, 0, 1+strings.Count(s, " "))
+				// This token and at most one per remaining space.
+				out = make([]string, 0, 2+strings.Count(s, " "))
 			}
 			out = append(out, tok)
 		}
