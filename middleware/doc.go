@@ -25,4 +25,13 @@
 // forgotten half cannot open a route. Credentials are never read from the
 // query string or a form body; a request that tries (an access_token query
 // parameter) is refused with 400.
+//
+// A header credential must be a token68 (RFC 9110 section 11.4); other
+// bytes get 401 "The credential holds characters that no valid credential
+// has". Authenticators may implement optional interfaces:
+// [CookieAuthenticator] to read a session cookie, [Challenger] to add a
+// WWW-Authenticate challenge, and [StrictSyntax] to declare that they refuse
+// every credential that is not a token68 themselves, which lets the
+// middleware skip its own pass over the bytes of accepted credentials (the
+// API-key and JWT authenticators do).
 package middleware
