@@ -20,7 +20,6 @@ type Authenticator struct {
 	single   *issuer            // the issuer, when there is one
 	byName   map[string]*issuer // issuers by "iss", when there are several
 	parser   *jwt.Parser
-	times    *jwt.Validator
 	leeway   time.Duration
 	typ      string
 	mapFn    PrincipalFunc
@@ -79,7 +78,6 @@ func New(cfg Config, issuers ...Issuer) (*Authenticator, error) {
 	// Claims are validated after the signature, per issuer: the parser
 	// checks only the algorithm list, the framing and the signature.
 	a.parser = jwt.NewParser(jwt.WithValidMethods(methods), jwt.WithoutClaimsValidation(), jwt.WithStrictDecoding())
-	a.times = jwt.NewValidator(jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(cfg.Leeway), jwt.WithTimeFunc(cfg.Now))
 	if cfg.CacheSize > 0 {
 		if a.cache, err = newTokenCache(cfg.CacheSize); err != nil {
 			return nil, err
@@ -295,8 +293,8 @@ func (a *Authenticator) verify(ctx context.Context, token string, now time.Time)
 	if a.typ != "" && !typeOK(t.Header["typ"], a.typ) {
 		return nil, errBadType
 	}
-	if err := a.times.Validate(claims); err != nil {
-		return nil, timeError(err)
+	if err := validateTimes(claims, now, a.leeway); err != nil {
+		return nil, err
 	}
 	if len(v.iss.aud) > 0 {
 		switch ok, malformed := audienceOK(claims["aud"], v.iss.aud); {

@@ -116,6 +116,47 @@ func ScopesOf(claims map[string]any) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
+// validateTimes checks the time claims of a token at now, with leeway, as
+// golang-jwt's validator does with WithExpirationRequired and
+// WithIssuedAt, but without allocating: "exp" is required and now must be
+// before exp+leeway; "nbf" and "iat", when present, must not be after
+// now+leeway. A zero claim counts as absent and dates are whole seconds
+// (rounded down), as golang-jwt reads them. A claim that is not a number,
+// or a date more than 2^40 seconds from 1970, is malformed, and that
+// refusal comes first; then expiry; then not-yet-valid.
+func validateTimes(claims map[string]any, now time.Time, leeway time.Duration) error {
+	exp, expOK, expBad := claimSeconds(claims, "exp")
+	nbf, nbfOK, nbfBad := claimSeconds(claims, "nbf")
+	iat, iatOK, iatBad := claimSeconds(claims, "iat")
+	switch {
+	case expBad || nbfBad || iatBad || !expOK:
+		return errBadClaims
+	case !now.Before(time.Unix(exp, 0).Add(leeway)):
+		return errExpired
+	case nbfOK && now.Before(time.Unix(nbf, 0).Add(-leeway)),
+		iatOK && now.Before(time.Unix(iat, 0).Add(-leeway)):
+		return errNotYetValid
+	}
+	return nil
+}
+
+// claimSeconds reads the NumericDate claim name: its whole seconds, whether
+// it is present (and not zero), and whether it is malformed.
+func claimSeconds(claims map[string]any, name string) (sec int64, present, bad bool) {
+	v, ok := claims[name]
+	if !ok {
+		return 0, false, false
+	}
+	f, ok := v.(float64)
+	switch {
+	case !ok || math.IsNaN(f) || f > 1<<40 || f < -(1<<40):
+		return 0, false, true
+	case f == 0:
+		return 0, false, false
+	}
+	return int64(math.Floor(f)), true, false
+}
+
 // numericDate reads a NumericDate claim (RFC 7519 section 2) as decoded by
 // encoding/json: a float64 number of seconds.
 func numericDate(v any) (time.Time, bool) {

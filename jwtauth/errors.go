@@ -1,10 +1,6 @@
 package jwtauth
 
 import (
-	"errors"
-
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/gatehouse-go/gatehouse"
 )
 
@@ -55,18 +51,3 @@ type keyfuncError struct{ err error }
 
 func (e *keyfuncError) Error() string { return "jwtauth: key lookup: " + e.err.Error() }
 func (e *keyfuncError) Unwrap() error { return e.err }
-
-// timeError maps an error of golang-jwt's validator of the time claims
-// (exp, nbf, iat) to a refusal. The validator joins all its findings; the
-// order below picks the one the client is told.
-func timeError(err error) error {
-	switch {
-	case errors.Is(err, jwt.ErrInvalidType), errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return errBadClaims
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return errExpired
-	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		return errNotYetValid
-	}
-	return errBadClaims
-}
