@@ -22,7 +22,8 @@ type Authenticator struct {
 	parser   *jwt.Parser
 	leeway   time.Duration
 	typ      string
-	mapFn    PrincipalFunc
+	mapFn    PrincipalFunc // nil: the default mapping (fillPrincipal)
+	tenant   string        // Config.TenantClaim, for the default mapping
 	deny     Denylist
 	cache    *tokenCache // nil when disabled
 	now      func() time.Time
@@ -46,6 +47,7 @@ func New(cfg Config, issuers ...Issuer) (*Authenticator, error) {
 		leeway:   cfg.Leeway,
 		typ:      cfg.Type,
 		mapFn:    cfg.Principal,
+		tenant:   cfg.TenantClaim,
 		deny:     cfg.Denylist,
 		now:      cfg.Now,
 		maxLen:   cfg.MaxTokenLength,
@@ -280,7 +282,10 @@ func (a *Authenticator) verify(ctx context.Context, token string, now time.Time)
 	if strings.IndexByte(token, '\r') >= 0 || strings.IndexByte(token, '\n') >= 0 {
 		return nil, errMalformed
 	}
-	v := &verification{a: a, ctx: ctx}
+	// One allocation holds the verification's state, the principal of the
+	// default mapping and the cache entry.
+	e := &entry{v: verification{a: a, ctx: ctx}}
+	v := &e.v
 	t, err := a.parser.ParseWithClaims(token, jwt.MapClaims{}, v.keyfunc)
 	if err != nil {
 		var kf *keyfuncError
@@ -316,23 +321,31 @@ func (a *Authenticator) verify(ctx context.Context, token string, now time.Time)
 		// A registered key speaks only for its owner.
 		return nil, errBadClaims
 	}
-	p, err := a.principal(claims, v.key)
+	p, err := a.principal(claims, v.key, &e.pv)
 	if err != nil {
 		return nil, err
 	}
 	iss, _ := claims["iss"].(string)
 	jti, _ := claims["jti"].(string)
 	iat, _ := numericDate(claims["iat"])
-	return &entry{
-		p:   p,
-		exp: exp.UnixNano(),
-		key: v.key,
-		ref: TokenRef{Issuer: iss, Subject: sub, ID: jti, IssuedAt: iat, ExpiresAt: exp},
-	}, nil
+	e.p, e.exp, e.key = p, exp.UnixNano(), v.key
+	e.ref = TokenRef{Issuer: iss, Subject: sub, ID: jti, IssuedAt: iat, ExpiresAt: exp}
+	e.v = verification{} // the entry may be cached: keep no request context
+	return e, nil
 }
 
-// principal runs the mapping and enforces what it may not change.
-func (a *Authenticator) principal(claims map[string]any, key *Key) (p *gatehouse.Principal, err error) {
+// principal runs the mapping and enforces what it may not change. The
+// default mapping fills dst.
+func (a *Authenticator) principal(claims map[string]any, key *Key, dst *gatehouse.Principal) (p *gatehouse.Principal, err error) {
+	if a.mapFn == nil {
+		if err := fillPrincipal(dst, claims, key, a.tenant); err != nil {
+			return nil, err
+		}
+		if key.reg != nil {
+			return bindRegistration(dst, key), nil
+		}
+		return dst, nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			p, err = nil, gatehouse.Unavailable(fmt.Errorf("jwtauth: principal mapping panicked: %v", r))

@@ -23,6 +23,11 @@ type entry struct {
 	// revoked or due for a new look in its store.
 	key *Key
 	ref TokenRef
+	// pv holds the principal of the default mapping (p points to it then).
+	pv gatehouse.Principal
+	// v is the verification's state while the token is verified, zero
+	// once the entry is made.
+	v verification
 }
 
 const tokenCacheShards = 16

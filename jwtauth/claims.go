@@ -36,24 +36,35 @@ func DefaultPrincipal(tenantClaim string) PrincipalFunc {
 }
 
 func principalOf(claims map[string]any, key *Key, tenantClaim string) (*gatehouse.Principal, error) {
+	p := new(gatehouse.Principal)
+	if err := fillPrincipal(p, claims, key, tenantClaim); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// fillPrincipal is the default mapping, into p: the authenticator uses it
+// with a principal kept in the cache entry, which saves an allocation per
+// verified token.
+func fillPrincipal(p *gatehouse.Principal, claims map[string]any, key *Key, tenantClaim string) error {
 	sub, ok := claims["sub"].(string)
 	if !ok || sub == "" {
-		return nil, errBadClaims
+		return errBadClaims
 	}
 	sc, err := ScopesOf(claims)
 	if err != nil {
-		return nil, errBadClaims
+		return errBadClaims
 	}
 	var tenant string
 	if tenantClaim != "" {
 		if v, present := claims[tenantClaim]; present {
 			if tenant, ok = v.(string); !ok {
-				return nil, errBadClaims
+				return errBadClaims
 			}
 		}
 	}
 	exp, _ := numericDate(claims["exp"])
-	return &gatehouse.Principal{
+	*p = gatehouse.Principal{
 		ID:        sub,
 		Kind:      gatehouse.KindJWT,
 		TenantID:  tenant,
@@ -61,7 +72,8 @@ func principalOf(claims map[string]any, key *Key, tenantClaim string) (*gatehous
 		KeyID:     key.ID(),
 		ExpiresAt: exp,
 		Claims:    claims,
-	}, nil
+	}
+	return nil
 }
 
 // ScopesOf returns the scopes a token grants: the "scope" claim, a

@@ -65,9 +65,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.CacheSize == 0 {
 		c.CacheSize = 10_000
 	}
-	if c.Principal == nil {
-		c.Principal = DefaultPrincipal(c.TenantClaim)
-	}
 	if c.Now == nil {
 		c.Now = store.CoarseNow
 	}
