@@ -78,7 +78,7 @@ func NewAuthenticator(f Format, keys store.KeyStore, cfg Config) (*Authenticator
 	}
 	if a.now == nil {
 		if a.cache != nil {
-			a.now = a.cache.Now
+			a.now = a.cache.Clock()
 		} else {
 			a.now = time.Now
 		}

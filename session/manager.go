@@ -132,7 +132,7 @@ func NewManager(sessions *store.SessionCache, cfg Config) (*Manager, error) {
 		m.principal = PrincipalOf
 	}
 	if m.now == nil {
-		m.now = sessions.Now
+		m.now = sessions.Clock()
 	}
 	return m, nil
 }

@@ -43,3 +43,21 @@ func BenchmarkClock(b *testing.B) {
 		}
 	})
 }
+
+// TestCacheClock checks that Clock hands out the configured clock, and the
+// default one otherwise, for both caches.
+func TestCacheClock(t *testing.T) {
+	at := time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC)
+	fixed := func() time.Time { return at }
+	kc, err := NewKeyCache(NewMemory(), CacheConfig{Now: fixed})
+	assert.NoError(t, err)
+	sc, err := NewSessionCache(NewMemory(), CacheConfig{Now: fixed})
+	assert.NoError(t, err)
+	assert.Equal(t, at, kc.Clock()())
+	assert.Equal(t, at, sc.Clock()())
+	assert.Equal(t, kc.Now(), kc.Clock()())
+
+	def, err := NewKeyCache(NewMemory(), CacheConfig{})
+	assert.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), def.Clock()(), 50*time.Millisecond)
+}

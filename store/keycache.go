@@ -64,6 +64,10 @@ func (kc *KeyCache) Unwrap() KeyStore { return kc.inner }
 // Now returns the cache's clock reading.
 func (kc *KeyCache) Now() time.Time { return kc.c.cfg.Now() }
 
+// Clock returns the cache's clock itself, for callers that read it on every
+// request: calling it directly saves the indirection through Now.
+func (kc *KeyCache) Clock() func() time.Time { return kc.c.cfg.Now }
+
 // LookupAt returns the cached key for d, loading it from the wrapped store
 // on a miss. It returns [ErrNotFound] for an unknown digest and the
 // backend's error otherwise. It does not check revocation or expiry: the

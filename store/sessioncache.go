@@ -69,6 +69,10 @@ func NewSessionCache(s SessionStore, cfg CacheConfig) (*SessionCache, error) {
 // Now returns the cache's clock reading.
 func (sc *SessionCache) Now() time.Time { return sc.c.cfg.Now() }
 
+// Clock returns the cache's clock itself, for callers that read it on every
+// request: calling it directly saves the indirection through Now.
+func (sc *SessionCache) Clock() func() time.Time { return sc.c.cfg.Now }
+
 func (sc *SessionCache) load(ctx context.Context, d Digest) (*CachedSession, error) {
 	// A use recorded here but not yet flushed is newer than the store's:
 	// read it before the store, so that a reload sees one or the other
