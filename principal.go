@@ -76,7 +76,7 @@ func (c *principalContext) String() string {
 	if s, ok := c.Context.(fmt.Stringer); ok {
 		return s.String() + ".WithPrincipal"
 	}
-	return "context.WithPrincipal"
+	return fmt.Sprintf("%T.WithPrincipal", c.Context)
 }
 
 // NewContext returns a copy of ctx that carries p. It panics if ctx is nil,

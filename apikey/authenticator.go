@@ -97,9 +97,10 @@ func (a *Authenticator) Accepts(c gatehouse.Credential) bool {
 
 // StrictSyntax marks a as refusing every credential that is not a
 // well-formed key, so that the middleware skips its own character check on
-// accepted keys ([github.com/gatehouse-go/gatehouse/middleware.StrictSyntax]): a key is found in the cache
-// only if it is byte for byte one that passed [Format.Parse], and on a
-// miss Parse runs before anything else.
+// accepted keys ([github.com/gatehouse-go/gatehouse/middleware.StrictSyntax]):
+// Parse runs before a key is looked up, and a cache entry answers without
+// it only once a key with its digest has passed it
+// ([store.CachedKey.FormatChecked]).
 func (a *Authenticator) StrictSyntax() {}
 
 // Authenticate verifies c.Value as a key: format and checksum first (a bad
@@ -127,18 +128,23 @@ func (a *Authenticator) Verify(ctx context.Context, key string) (*gatehouse.Prin
 	d := a.hasher.Sum(key)
 	now := a.now()
 	if a.cache != nil {
-		// A cached digest is the digest of an issued key, so the key is
-		// byte for byte an issued one: the checksum can only pass. Check
-		// it on a miss, before the negative cache and the store.
+		// The format and checksum are checked on a miss, before the
+		// negative cache and the store, and the entry is marked: a later
+		// hit on it is byte for byte the same well-formed key, so the
+		// check (and the middleware's character check, see StrictSyntax)
+		// is skipped. An entry loaded some other way is checked once.
 		ck, ok := a.cache.PeekAt(d, now)
-		if !ok {
+		if !ok || !ck.FormatChecked() {
 			if err := a.parse(key); err != nil {
 				return nil, err
 			}
-			var err error
-			if ck, err = a.cache.LookupAt(ctx, d, now); err != nil {
-				return nil, lookupError(err)
+			if !ok {
+				var err error
+				if ck, err = a.cache.LookupAt(ctx, d, now); err != nil {
+					return nil, lookupError(err)
+				}
 			}
+			ck.MarkFormatChecked()
 		}
 		if err := check(ck.Key, now); err != nil {
 			return nil, err

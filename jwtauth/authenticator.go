@@ -132,7 +132,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, c gatehouse.Credential
 
 // Verify verifies a token string and returns its principal, shared and
 // read-only. It is the whole check, usable without HTTP: a worker calls it
-// on a token taken from a message.
+// on a token taken from a message. Pass the token exactly: surrounding
+// whitespace, or a CR or LF anywhere in it (which golang-jwt's base64
+// decoding would skip), makes it malformed.
 //
 // A token seen before is answered from the cache while it is unexpired,
 // its key is still valid and the denylist does not refuse it. Refusals wrap

@@ -85,6 +85,11 @@ type Challenger interface {
 // over the bytes. The refusal is then the same as for any other
 // authenticator. Accepts of a StrictSyntax authenticator may see a
 // credential holding any bytes; Authenticate must refuse it.
+//
+// Go promotes the marker through embedding: a type that embeds a
+// StrictSyntax authenticator and changes what Accepts or Authenticate
+// lets through inherits the promise without keeping it. Wrap such an
+// authenticator in a field instead of embedding it.
 type StrictSyntax interface {
 	gatehouse.Authenticator
 	// StrictSyntax is a marker; it is never called.

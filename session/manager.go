@@ -182,22 +182,26 @@ func (m *Manager) lookup(ctx context.Context, id string) (*store.CachedSession, 
 	}
 	now := m.now()
 	d := m.hasher.Sum(id)
-	// Only IDs that passed validID are ever looked up, so a cached digest
-	// is that of a well-formed ID: the characters are checked on a miss,
-	// before the negative cache and the store.
+	// The characters are checked on a miss, before the negative cache and
+	// the store, and the entry is marked: a later hit on it is byte for
+	// byte the same well-formed ID. An entry loaded some other way is
+	// checked once.
 	cs, ok := m.sessions.PeekAt(d, now)
-	if !ok {
+	if !ok || !cs.FormatChecked() {
 		if !validID(id) {
 			return nil, errMalformed
 		}
-		var err error
-		cs, err = m.sessions.LookupAt(ctx, d, now)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errUnknown
+		if !ok {
+			var err error
+			cs, err = m.sessions.LookupAt(ctx, d, now)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, errUnknown
+			}
+			if err != nil {
+				return nil, gatehouse.Unavailable(err)
+			}
 		}
-		if err != nil {
-			return nil, gatehouse.Unavailable(err)
-		}
+		cs.MarkFormatChecked()
 	}
 	if m.expired(cs, now) {
 		return nil, errExpired

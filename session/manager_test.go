@@ -292,3 +292,34 @@ func (downSessions) SessionByDigest(context.Context, store.Digest) (*store.Sessi
 	return nil, errDown
 }
 func (downSessions) CreateSession(context.Context, *store.Session) error { return errDown }
+
+// TestImportedSessionWithBadID: a session stored with the digest of an ID
+// that is not base64url (imported, say) is refused, even after something
+// else has loaded it into the cache; a well-formed ID loaded the same way
+// is accepted, checked once.
+func TestImportedSessionWithBadID(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Config{IdleTimeout: 30 * time.Minute, AbsoluteTimeout: 8 * time.Hour}, HandlerConfig{})
+	now := e.clk.Now()
+	h, err := store.NewHasher(nil)
+	require.NoError(t, err)
+	bad := strings.Repeat("!", 43)
+	good := strings.Repeat("B", 43)
+	for _, id := range []string{bad, good} {
+		require.NoError(t, e.mem.CreateSession(ctx, &store.Session{Digest: h.Sum(id), UserID: e.user.ID, TenantID: "t1",
+			Scopes: []string{"read"}, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}))
+		// An administrative read puts the record in the cache.
+		_, err := e.sessions.SessionByDigest(ctx, h.Sum(id))
+		require.NoError(t, err)
+	}
+	for range 2 {
+		_, err = e.m.Verify(ctx, bad)
+		var ge *gatehouse.Error
+		require.ErrorAs(t, err, &ge)
+		assert.Equal(t, gatehouse.ReasonMalformed, ge.Reason)
+
+		p, err := e.m.Verify(ctx, good)
+		require.NoError(t, err)
+		assert.Equal(t, e.user.ID, p.ID)
+	}
+}

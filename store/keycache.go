@@ -21,7 +21,20 @@ type CachedKey struct {
 	Key       *Key
 	principal atomic.Pointer[gatehouse.Principal]
 	lastUsed  atomic.Int64 // unix nanoseconds of the last recorded use
+	formatOK  atomic.Bool  // see FormatChecked
 }
+
+// FormatChecked reports whether [CachedKey.MarkFormatChecked] was called.
+// A cache cannot see plaintexts; an authenticator that checks a
+// credential's format before the lookup that loaded this entry marks it,
+// and may skip the check on later hits: only that plaintext has this
+// digest. An entry loaded any other way (an administrative read, a record
+// imported with a digest of its own) starts unmarked.
+func (c *CachedKey) FormatChecked() bool { return c.formatOK.Load() }
+
+// MarkFormatChecked records that a plaintext with this entry's digest was
+// found well-formed by its authenticator.
+func (c *CachedKey) MarkFormatChecked() { c.formatOK.Store(true) }
 
 // Principal returns the principal built for this key, building it with
 // build on first use. Every later call returns the same value, whatever

@@ -18,7 +18,20 @@ type CachedSession struct {
 	Session   *Session
 	principal atomic.Pointer[gatehouse.Principal]
 	lastSeen  atomic.Int64 // unix nanoseconds
+	formatOK  atomic.Bool  // see FormatChecked
 }
+
+// FormatChecked reports whether [CachedSession.MarkFormatChecked] was called.
+// A cache cannot see plaintexts; an authenticator that checks a
+// credential's format before the lookup that loaded this entry marks it,
+// and may skip the check on later hits: only that plaintext has this
+// digest. An entry loaded any other way (an administrative read, a record
+// imported with a digest of its own) starts unmarked.
+func (c *CachedSession) FormatChecked() bool { return c.formatOK.Load() }
+
+// MarkFormatChecked records that a plaintext with this entry's digest was
+// found well-formed by its authenticator.
+func (c *CachedSession) MarkFormatChecked() { c.formatOK.Store(true) }
 
 // Principal returns the principal built for this session, building it with
 // build on first use.
