@@ -92,7 +92,7 @@ func New(cfg Config, issuers ...Issuer) (*Authenticator, error) {
 // token: at most MaxTokenLength bytes with exactly two dots, and no
 // excluded prefix. It does not decode anything.
 func (a *Authenticator) Accepts(c gatehouse.Credential) bool {
-	if c.Scheme != gatehouse.SchemeBearer || len(c.Value) > a.maxLen || !compactShape(c.Value) {
+	if c.Scheme != gatehouse.SchemeBearer || len(c.Value) > a.maxLen || compactDots(c.Value) < 0 {
 		return false
 	}
 	for _, p := range a.excluded {
@@ -103,18 +103,16 @@ func (a *Authenticator) Accepts(c gatehouse.Credential) bool {
 	return true
 }
 
-// compactShape reports whether s has exactly two dots. It stops at the
-// third, so that a string of dots costs no more than its first three.
-func compactShape(s string) bool {
+// compactDots returns the index of the last dot of s when s has exactly
+// two dots, and -1 otherwise. Each of its three scans stops at a dot, so a
+// string of dots costs no more than a short one.
+func compactDots(s string) int {
 	i := strings.IndexByte(s, '.')
-	if i < 0 {
-		return false
+	j := strings.LastIndexByte(s, '.')
+	if i < 0 || i == j || strings.IndexByte(s[i+1:j], '.') >= 0 {
+		return -1
 	}
-	s = s[i+1:]
-	if i = strings.IndexByte(s, '.'); i < 0 {
-		return false
-	}
-	return strings.IndexByte(s[i+1:], '.') < 0
+	return j
 }
 
 // StrictSyntax marks a as refusing every credential that is not a token68
@@ -145,7 +143,8 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*gatehouse.Pr
 	if len(token) > a.maxLen {
 		return nil, errTooLong
 	}
-	if !compactShape(token) {
+	dot := compactDots(token)
+	if dot < 0 {
 		return nil, errMalformed
 	}
 	now := a.now()
@@ -165,7 +164,6 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*gatehouse.Pr
 	// payload) must be equal too. Hashing the signature alone keeps a hit
 	// cheap; keeping the signing input, never the signature, keeps bearer
 	// credentials out of the cache's memory.
-	dot := strings.LastIndexByte(token, '.')
 	input, d := token[:dot], digest(token[dot+1:])
 	if e, ok := a.cache.get(d); ok && e.input == input {
 		if ns := now.UnixNano(); ns < e.exp && e.key.usableAt(ns) {
@@ -300,7 +298,8 @@ func (a *Authenticator) verify(ctx context.Context, token string, now time.Time)
 	if a.typ != "" && !typeOK(t.Header["typ"], a.typ) {
 		return nil, errBadType
 	}
-	if err := validateTimes(claims, now, a.leeway); err != nil {
+	exp, err := validateTimes(claims, now, a.leeway)
+	if err != nil {
 		return nil, err
 	}
 	if len(v.iss.aud) > 0 {
@@ -310,10 +309,6 @@ func (a *Authenticator) verify(ctx context.Context, token string, now time.Time)
 		case !ok:
 			return nil, errBadAudience
 		}
-	}
-	exp, ok := numericDate(claims["exp"])
-	if !ok {
-		return nil, errBadClaims
 	}
 	if v.iss.maxLife > 0 && exp.Sub(now) > v.iss.maxLife+a.leeway {
 		return nil, errTooLongLived
@@ -329,7 +324,7 @@ func (a *Authenticator) verify(ctx context.Context, token string, now time.Time)
 	}
 	iss, _ := claims["iss"].(string)
 	jti, _ := claims["jti"].(string)
-	iat, _ := numericDate(claims["iat"])
+	iat := claimTime(claims, "iat")
 	e.p, e.exp, e.key = p, exp.UnixNano(), v.key
 	e.ref = TokenRef{Issuer: iss, Subject: sub, ID: jti, IssuedAt: iat, ExpiresAt: exp}
 	e.v = verification{} // the entry may be cached: keep no request context

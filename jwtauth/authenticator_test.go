@@ -668,3 +668,27 @@ func token68(s string) bool {
 	}
 	return true
 }
+
+// TestCachedTokenLapsesAsVerified: a token whose exp has a fraction is
+// read as whole seconds, as golang-jwt reads it, by the check and by the
+// cache alike, so a cached token is never served after the moment a fresh
+// verification would have refused it.
+func TestCachedTokenLapsesAsVerified(t *testing.T) {
+	clk := newClock()
+	k := keys(t)
+	a := newTestAuthenticator(t, clk, func(c *Config) { c.Leeway = 0 })
+	exp := float64(testEpoch.Unix()) + 10.7
+	token := sign(t, jwt.SigningMethodRS256, k.rsa, map[string]any{"kid": "rsa1"},
+		with(testEpoch, func(c jwt.MapClaims) { c["exp"] = exp }))
+	p, err := a.Verify(context.Background(), token)
+	require.NoError(t, err)
+	assert.Equal(t, testEpoch.Add(10*time.Second), p.ExpiresAt, "whole seconds")
+	require.Equal(t, 1, a.Len(), "cached")
+
+	clk.Set(testEpoch.Add(9900 * time.Millisecond))
+	_, err = a.Verify(context.Background(), token)
+	require.NoError(t, err, "before the expiry, from the cache")
+	clk.Set(testEpoch.Add(10300 * time.Millisecond))
+	_, err = a.Verify(context.Background(), token)
+	assertRefused(t, err, DetailExpired)
+}

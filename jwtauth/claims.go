@@ -63,7 +63,7 @@ func fillPrincipal(p *gatehouse.Principal, claims map[string]any, key *Key, tena
 			}
 		}
 	}
-	exp, _ := numericDate(claims["exp"])
+	exp := claimTime(claims, "exp")
 	*p = gatehouse.Principal{
 		ID:        sub,
 		Kind:      gatehouse.KindJWT,
@@ -135,21 +135,24 @@ func ScopesOf(claims map[string]any) ([]string, error) {
 // now+leeway. A zero claim counts as absent and dates are whole seconds
 // (rounded down), as golang-jwt reads them. A claim that is not a number,
 // or a date more than 2^40 seconds from 1970, is malformed, and that
-// refusal comes first; then expiry; then not-yet-valid.
-func validateTimes(claims map[string]any, now time.Time, leeway time.Duration) error {
+// refusal comes first; then expiry; then not-yet-valid. It returns the
+// expiry as read, which is what the cache and the principal use too, so
+// that a cached token lapses by the same reading that verified it.
+func validateTimes(claims map[string]any, now time.Time, leeway time.Duration) (time.Time, error) {
 	exp, expOK, expBad := claimSeconds(claims, "exp")
 	nbf, nbfOK, nbfBad := claimSeconds(claims, "nbf")
 	iat, iatOK, iatBad := claimSeconds(claims, "iat")
+	expiry := time.Unix(exp, 0).UTC()
 	switch {
 	case expBad || nbfBad || iatBad || !expOK:
-		return errBadClaims
-	case !now.Before(time.Unix(exp, 0).Add(leeway)):
-		return errExpired
+		return time.Time{}, errBadClaims
+	case !now.Before(expiry.Add(leeway)):
+		return time.Time{}, errExpired
 	case nbfOK && now.Before(time.Unix(nbf, 0).Add(-leeway)),
 		iatOK && now.Before(time.Unix(iat, 0).Add(-leeway)):
-		return errNotYetValid
+		return time.Time{}, errNotYetValid
 	}
-	return nil
+	return expiry, nil
 }
 
 // claimSeconds reads the NumericDate claim name: its whole seconds, whether
@@ -169,15 +172,14 @@ func claimSeconds(claims map[string]any, name string) (sec int64, present, bad b
 	return int64(math.Floor(f)), true, false
 }
 
-// numericDate reads a NumericDate claim (RFC 7519 section 2) as decoded by
-// encoding/json: a float64 number of seconds.
-func numericDate(v any) (time.Time, bool) {
-	f, ok := v.(float64)
-	if !ok || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > 1<<40 {
-		return time.Time{}, false
+// claimTime is the NumericDate claim name as a time, read as claimSeconds
+// reads it; the zero time when it is absent, zero, malformed or before 1970.
+func claimTime(claims map[string]any, name string) time.Time {
+	sec, ok, bad := claimSeconds(claims, name)
+	if !ok || bad || sec <= 0 {
+		return time.Time{}
 	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
+	return time.Unix(sec, 0).UTC()
 }
 
 // bindRegistration makes p act as the registered key's owner, in its

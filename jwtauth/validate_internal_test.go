@@ -65,14 +65,20 @@ func TestValidateTimes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, validateTimes(tt.claims, now, lw))
-			assert.Equal(t, jwtTimeError(tt.claims, now, lw), validateTimes(tt.claims, now, lw), "differs from golang-jwt's validator")
+			exp, err := validateTimes(tt.claims, now, lw)
+			assert.Equal(t, tt.want, err)
+			assert.Equal(t, jwtTimeError(tt.claims, now, lw), err, "differs from golang-jwt's validator")
+			if err == nil {
+				// The expiry handed to the cache is the one just checked.
+				assert.Equal(t, time.Unix(int64(math.Floor(tt.claims["exp"].(float64))), 0).UTC(), exp)
+			}
 		})
 	}
 	// Dates golang-jwt would turn into times past the year 2^40 s: refused
 	// here as malformed rather than compared.
 	for _, f := range []float64{1 << 41, -(1 << 41), math.MaxFloat64} {
-		assert.Equal(t, errBadClaims, validateTimes(jwt.MapClaims{"exp": f}, now, lw), fmt.Sprint(f))
+		_, err := validateTimes(jwt.MapClaims{"exp": f}, now, lw)
+		assert.Equal(t, errBadClaims, err, fmt.Sprint(f))
 	}
 }
 
@@ -103,7 +109,8 @@ func FuzzValidateTimes(f *testing.F) {
 			claims[c.name] = v
 		}
 		lw := time.Duration(leewaySec) * time.Second
-		if got, want := validateTimes(claims, now, lw), jwtTimeError(claims, now, lw); got != want {
+		if _, got := validateTimes(claims, now, lw); got != jwtTimeError(claims, now, lw) {
+			want := jwtTimeError(claims, now, lw)
 			t.Fatalf("claims %v at %v, leeway %v: got %v, golang-jwt's validator gives %v", claims, now, lw, got, want)
 		}
 	})
