@@ -32,11 +32,8 @@ func (e env) credentialOptions() credentials.Options {
 func configure(ctx context.Context, args []string, e env) error {
 	if len(args) > 0 && args[0] == "set-profile" {
 		fs := newFlags(e, "configure set-profile", "configure set-profile NAME")
-		if err := parseFlags(fs, args[1:]); err != nil {
+		if err := parseFlags(fs, args[1:], "profile name"); err != nil {
 			return err
-		}
-		if fs.NArg() != 1 {
-			return fmt.Errorf("%w: configure set-profile takes one profile name", errUsage)
 		}
 		dir, err := credentials.ConfigDir(e.credentialOptions())
 		if err != nil {
@@ -56,11 +53,8 @@ func configure(ctx context.Context, args []string, e env) error {
 	pac := fs.String("personal-access-config", "", "path of a personal access config (gatehouse pat create)")
 	project := fs.String("project", "", "default project")
 	makeDefault := fs.Bool("default", false, "make this the default profile")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: configure takes no arguments (did you mean configure set-profile?)", errUsage)
 	}
 	if *tokenStdin && *pac != "" {
 		return fmt.Errorf("%w: give --token-stdin or --personal-access-config, not both", errUsage)
@@ -148,11 +142,8 @@ func whoami(ctx context.Context, args []string, e env) error {
 	fs := newFlags(e, "whoami", "whoami [--profile NAME] [--uri URI]")
 	name := fs.String("profile", "", "profile to use (default: GATEHOUSE_PROFILE, then the default profile)")
 	uri := fs.String("uri", "", "API base URI (overrides the environment and the profile)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: whoami takes no arguments", errUsage)
 	}
 	opts := e.credentialOptions()
 	opts.Profile, opts.URI = *name, *uri

@@ -13,7 +13,8 @@ import (
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 )
 
-// dbFlags are the flags every command that opens the database takes.
+// dbFlags are the flags every command that opens the database takes, and
+// the key prefix of those that issue or verify keys.
 type dbFlags struct {
 	db, dsn, prefix string
 }
@@ -21,6 +22,10 @@ type dbFlags struct {
 func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.db, "db", "", "SQLite database file (default gatehouse.db, or $GATEHOUSE_DSN)")
 	fs.StringVar(&d.dsn, "dsn", "", "database DSN: a SQLite path or postgres://... (default $GATEHOUSE_DSN)")
+}
+
+// registerPrefix adds --prefix, for the commands that issue or verify keys.
+func (d *dbFlags) registerPrefix(fs *flag.FlagSet) {
 	fs.StringVar(&d.prefix, "prefix", "", "API key prefix (default $GATEHOUSE_KEY_PREFIX or gh_live.)")
 }
 
@@ -125,7 +130,6 @@ func (a *app) Close() error { return a.db.Close() }
 
 // keys returns the key store commands write through. The CLI has no cache:
 // running servers learn of its changes through the store's feed.
-func (a *app) keys() store.KeyStore { return a.db }
 
 // manager returns a key manager over the database; keys, when set, is the
 // cache the server's authenticator reads.

@@ -43,6 +43,7 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 	fs := newFlags(e, "keys create", "keys create --name NAME --scopes read,write [flags]")
 	var d dbFlags
 	d.register(fs)
+	d.registerPrefix(fs)
 	name := fs.String("name", "", "key name (required)")
 	desc := fs.String("description", "", "what the key is for")
 	scopeList := fs.String("scopes", "", "comma- or space-separated scopes")
@@ -50,11 +51,8 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 	expires := fs.String("expires", "", "lifetime (90d, 36h) or expiry date (2027-01-31); default never")
 	tenant := fs.String("tenant", "", "tenant (organization) ID")
 	owner := fs.String("owner", "", "owner (user) ID")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: keys create takes no arguments", errUsage)
 	}
 	if *name == "" {
 		return fmt.Errorf("%w: keys create needs --name", errUsage)
@@ -72,7 +70,7 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 		}
 	}
 	now := time.Now()
-	exp, err := parseExpiry(*expires, now)
+	req, err := expiryRequest(*expires, now)
 	if err != nil {
 		return fmt.Errorf("%w: --expires: %v", errUsage, err)
 	}
@@ -81,14 +79,8 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	// The key policy holds for the CLI as for the management API: "30d"
-	// ends with the 30th day in the policy's zone, as expires_in_days does.
-	req := admin.Expiry{Set: !exp.IsZero(), At: exp}
-	if n, ok := strings.CutSuffix(*expires, "d"); ok {
-		days, _ := strconv.Atoi(n) // parseExpiry checked it
-		req = admin.Expiry{InDays: true, Days: days}
-	}
-	if exp, err = a.policy.NewKeyExpiry(req, now); err != nil {
+	exp, err := a.policy.NewKeyExpiry(req, now)
+	if err != nil {
 		return fmt.Errorf("--expires: %w", err)
 	}
 	key, rec, err := apikey.Issue(ctx, a.db, a.format, a.hasher, apikey.Params{
@@ -104,18 +96,42 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 	return nil
 }
 
+// expiryRequest reads --expires as the key policy takes it, for the CLI as
+// for the management API: "30d" asks for the end of the 30th day in the
+// policy's zone, as expires_in_days does; any other form asks for the
+// instant parseExpiry reads; "" asks for nothing.
+func expiryRequest(s string, now time.Time) (admin.Expiry, error) {
+	if days, ok, err := parseDays(s); ok {
+		return admin.Expiry{InDays: true, Days: days}, err
+	}
+	t, err := parseExpiry(s, now)
+	if err != nil {
+		return admin.Expiry{}, err
+	}
+	return admin.Expiry{Set: !t.IsZero(), At: t}, nil
+}
+
+// parseDays reads "90d": ok tells whether s has the form at all.
+func parseDays(s string) (days int, ok bool, err error) {
+	n, ok := strings.CutSuffix(s, "d")
+	if !ok {
+		return 0, false, nil
+	}
+	days, err = strconv.Atoi(n)
+	if err != nil || days <= 0 || days > 3650 {
+		return 0, true, errors.New("days must be a whole number from 1 to 3650")
+	}
+	return days, true, nil
+}
+
 // parseExpiry reads "90d", a Go duration ("36h"), an RFC 3339 instant, or a
 // date (the key expires at the end of that day, UTC).
 func parseExpiry(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days <= 0 || days > 3650 {
-			return time.Time{}, errors.New("days must be a whole number from 1 to 3650")
-		}
-		return now.Add(time.Duration(days) * 24 * time.Hour), nil
+	if days, ok, err := parseDays(s); ok {
+		return now.Add(time.Duration(days) * 24 * time.Hour), err
 	}
 	if d, err := time.ParseDuration(s); err == nil {
 		if d <= 0 {
@@ -139,7 +155,7 @@ func keysList(ctx context.Context, args []string, e env) error {
 	owner := fs.String("owner", "", "only keys of this owner")
 	tenant := fs.String("tenant", "", "only keys of this tenant")
 	all := fs.Bool("all", false, "include revoked keys")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, ""); err != nil {
 		return err
 	}
 	a, err := openApp(ctx, d, e)
@@ -178,23 +194,14 @@ func keysRevoke(ctx context.Context, args []string, e env) error {
 	fs := newFlags(e, "keys revoke", "keys revoke [flags] ID")
 	var d dbFlags
 	d.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: keys revoke takes one key ID", errUsage)
-	}
-	a, err := openApp(ctx, d, e)
+	a, id, err := oneKey(ctx, fs, &d, args, e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	k, err := a.db.RevokeKey(ctx, fs.Arg(0), time.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no key with ID %q", fs.Arg(0))
-	}
+	k, err := a.db.RevokeKey(ctx, id, time.Now())
 	if err != nil {
-		return err
+		return notFound(err, id)
 	}
 	fmt.Fprintf(e.stderr, "revoked key %s (%s)\n", k.ID, k.Name)
 	return nil

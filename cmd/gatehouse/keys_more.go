@@ -4,9 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/admin"
@@ -14,12 +13,9 @@ import (
 )
 
 // oneKey parses flags that end with one key ID and opens the app.
-func oneKey(ctx context.Context, fs flagSet, d *dbFlags, args []string, e env, what string) (*app, string, error) {
-	if err := parseFlags(fs.FlagSet, args); err != nil {
+func oneKey(ctx context.Context, fs *flag.FlagSet, d *dbFlags, args []string, e env) (*app, string, error) {
+	if err := parseFlags(fs, args, "key ID"); err != nil {
 		return nil, "", err
-	}
-	if fs.NArg() != 1 {
-		return nil, "", fmt.Errorf("%w: keys %s takes one key ID", errUsage, what)
 	}
 	a, err := openApp(ctx, *d, e)
 	if err != nil {
@@ -36,10 +32,10 @@ func notFound(err error, id string) error {
 }
 
 func keysGet(ctx context.Context, args []string, e env) error {
-	fs := flagSet{newFlags(e, "keys get", "keys get [flags] ID")}
+	fs := newFlags(e, "keys get", "keys get [flags] ID")
 	var d dbFlags
-	d.register(fs.FlagSet)
-	a, id, err := oneKey(ctx, fs, &d, args, e, "get")
+	d.register(fs)
+	a, id, err := oneKey(ctx, fs, &d, args, e)
 	if err != nil {
 		return err
 	}
@@ -54,20 +50,20 @@ func keysGet(ctx context.Context, args []string, e env) error {
 }
 
 func keysUpdate(ctx context.Context, args []string, e env) error {
-	fs := flagSet{newFlags(e, "keys update", "keys update [--name N] [--description D] [--expires 30d|never] ID")}
+	fs := newFlags(e, "keys update", "keys update [--name N] [--description D] [--expires 30d|never] ID")
 	var d dbFlags
-	d.register(fs.FlagSet)
+	d.register(fs)
 	name := fs.String("name", "", "new name")
 	desc := fs.String("description", "", "new description")
 	expires := fs.String("expires", "", `new lifetime from now (30d, 36h), date, RFC 3339 time, or "never"`)
-	a, id, err := oneKey(ctx, fs, &d, args, e, "update")
+	a, id, err := oneKey(ctx, fs, &d, args, e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	var u store.KeyUpdate
 	set := map[string]bool{}
-	fs.Visit(func(f *flagT) { set[f.Name] = true })
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if set["name"] {
 		if *name == "" {
 			return fmt.Errorf("%w: --name must not be empty", errUsage)
@@ -81,14 +77,9 @@ func keysUpdate(ctx context.Context, args []string, e env) error {
 		now := time.Now()
 		req := admin.Expiry{Set: true} // "never": remove the expiry
 		if *expires != "never" {
-			t, err := parseExpiry(*expires, now)
-			if err != nil {
+			var err error
+			if req, err = expiryRequest(*expires, now); err != nil {
 				return fmt.Errorf("%w: --expires: %v", errUsage, err)
-			}
-			req.At = t
-			if n, ok := strings.CutSuffix(*expires, "d"); ok {
-				days, _ := strconv.Atoi(n) // parseExpiry checked it
-				req = admin.Expiry{InDays: true, Days: days}
 			}
 		}
 		old, err := a.db.KeyByID(ctx, id)
@@ -104,7 +95,7 @@ func keysUpdate(ctx context.Context, args []string, e env) error {
 	if u == (store.KeyUpdate{}) {
 		return fmt.Errorf("%w: keys update needs --name, --description or --expires", errUsage)
 	}
-	k, err := a.keys().UpdateKey(ctx, id, u)
+	k, err := a.db.UpdateKey(ctx, id, u)
 	if err != nil {
 		return notFound(err, id)
 	}
@@ -113,11 +104,12 @@ func keysUpdate(ctx context.Context, args []string, e env) error {
 }
 
 func keysRotate(ctx context.Context, args []string, e env) error {
-	fs := flagSet{newFlags(e, "keys rotate", "keys rotate [--grace 24h] ID")}
+	fs := newFlags(e, "keys rotate", "keys rotate [--grace 24h] ID")
 	var d dbFlags
-	d.register(fs.FlagSet)
+	d.register(fs)
+	d.registerPrefix(fs)
 	grace := fs.Duration("grace", 0, "keep the old key working this long (default: revoke it now)")
-	a, id, err := oneKey(ctx, fs, &d, args, e, "rotate")
+	a, id, err := oneKey(ctx, fs, &d, args, e)
 	if err != nil {
 		return err
 	}

@@ -151,19 +151,23 @@ func newFlags(e env, name, usage string) *flag.FlagSet {
 	return fs
 }
 
-// flagSet and flagT shorten signatures of helpers that take flag sets.
-type (
-	flagSet struct{ *flag.FlagSet }
-	flagT   = flag.Flag
-)
-
-// parseFlags parses args and wraps a bad flag as a usage error.
-func parseFlags(fs *flag.FlagSet, args []string) error {
+// parseFlags parses args and wraps a bad flag as a usage error. operand
+// names the one argument the command takes after its flags ("key ID"), or
+// is empty for a command that takes none; any other count is a usage
+// error, so that a flag after a stray word (which the flag package stops
+// at) is never silently ignored.
+func parseFlags(fs *flag.FlagSet, args []string, operand string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return fmt.Errorf("%w: %s %v", errUsage, fs.Name(), err)
+	}
+	switch {
+	case operand == "" && fs.NArg() > 0:
+		return fmt.Errorf("%w: %s takes no arguments (flags go before any other word): %q", errUsage, fs.Name(), fs.Arg(0))
+	case operand != "" && fs.NArg() != 1:
+		return fmt.Errorf("%w: %s takes one %s, after its flags", errUsage, fs.Name(), operand)
 	}
 	return nil
 }

@@ -174,9 +174,18 @@ func TestCLIErrors(t *testing.T) {
 		{"scopes and role", dsn, []string{"keys", "create", "--name", "x", "--scopes", "read", "--role", "viewer"}, 2, "not both"},
 		{"unknown role", dsn, []string{"keys", "create", "--name", "x", "--role", "wizard"}, 2, "unknown role"},
 		{"bad expiry", dsn, []string{"keys", "create", "--name", "x", "--expires", "soon"}, 2, "--expires"},
+		{"zero days", dsn, []string{"keys", "create", "--name", "x", "--expires", "0d"}, 2, "days must be a whole number"},
+		{"zero days on update", dsn, []string{"keys", "update", "--expires", "0d", "key_a"}, 2, "days must be a whole number"},
 		{"unknown flag", dsn, []string{"keys", "list", "--colour"}, 2, "flag provided but not defined"},
 		{"revoke without ID", dsn, []string{"keys", "revoke"}, 2, "one key ID"},
 		{"revoke unknown ID", dsn, []string{"keys", "revoke", "key_nope"}, 1, `no key with ID "key_nope"`},
+		// The flag package stops at the first word that is not a flag: a
+		// flag after a stray word would be ignored, so the word is refused.
+		{"keys list with a stray word", dsn, []string{"keys", "list", "junk", "--tenant", "t1"}, 2, `takes no arguments (flags go before any other word): "junk"`},
+		{"users list with a stray word", dsn, []string{"users", "list", "junk", "--tenant", "t1"}, 2, "takes no arguments"},
+		{"prefix where no key is issued", dsn, []string{"users", "list", "--prefix", "x_"}, 2, "flag provided but not defined: -prefix"},
+		{"revoke with two IDs", dsn, []string{"keys", "revoke", "key_a", "key_b"}, 2, "one key ID"},
+		{"get with a flag after the ID", dsn, []string{"keys", "get", "key_a", "--db", "x.db"}, 2, "one key ID, after its flags"},
 		{"short pepper", map[string]string{"GATEHOUSE_DSN": dsn["GATEHOUSE_DSN"], "GATEHOUSE_PEPPER": "short"}, []string{"keys", "list"}, 1, "GATEHOUSE_PEPPER"},
 		{"bad max days", map[string]string{"GATEHOUSE_DSN": dsn["GATEHOUSE_DSN"], "GATEHOUSE_KEY_MAX_DAYS": "401"}, []string{"keys", "list"}, 1, "GATEHOUSE_KEY_MAX_DAYS"},
 		{"bad time zone", map[string]string{"GATEHOUSE_DSN": dsn["GATEHOUSE_DSN"], "GATEHOUSE_KEY_TZ": "Mars/Olympus"}, []string{"keys", "list"}, 1, "GATEHOUSE_KEY_TZ"},

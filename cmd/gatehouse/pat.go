@@ -59,11 +59,8 @@ func patCreate(ctx context.Context, args []string, e env) error {
 	url := fs.String("url", "http://127.0.0.1:8080", "the API the config is for, kept in the file for the client")
 	out := fs.String("out", "gatehouse-pat.json", "where to write the config (never overwritten)")
 	expires := fs.String("expires", "", "registration lifetime (90d, 36h) or date; default never")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: pat create takes no arguments", errUsage)
 	}
 	if *owner == "" {
 		return fmt.Errorf("%w: pat create needs --owner", errUsage)
@@ -116,11 +113,11 @@ func patList(ctx context.Context, args []string, e env) error {
 	var d dbFlags
 	d.register(fs)
 	owner := fs.String("owner", "", "whose registrations to list (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, ""); err != nil {
 		return err
 	}
-	if *owner == "" || fs.NArg() > 0 {
-		return fmt.Errorf("%w: pat list needs --owner and takes no arguments", errUsage)
+	if *owner == "" {
+		return fmt.Errorf("%w: pat list needs --owner", errUsage)
 	}
 	a, err := openApp(ctx, d, e)
 	if err != nil {
@@ -144,11 +141,8 @@ func patDelete(ctx context.Context, args []string, e env) error {
 	fs := newFlags(e, "pat delete", "pat delete [flags] KID")
 	var d dbFlags
 	d.register(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, "kid"); err != nil {
 		return err
-	}
-	if fs.NArg() != 1 {
-		return fmt.Errorf("%w: pat delete takes one kid", errUsage)
 	}
 	a, err := openApp(ctx, d, e)
 	if err != nil {

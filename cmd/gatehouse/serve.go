@@ -27,6 +27,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	fs := newFlags(e, "serve", "serve [--addr 127.0.0.1:8080] [--db gatehouse.db | --dsn postgres://...] [--upstream URL [--routes FILE]] [flags]")
 	var d dbFlags
 	d.register(fs)
+	d.registerPrefix(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	basic := fs.Bool("basic", false, "also accept HTTP Basic (user e-mail and password, or an API key as the password)")
 	upstream := fs.String("upstream", "", "proxy mode: put the whole chain in front of this http(s) service instead of the demo API")
@@ -36,11 +37,8 @@ func serve(ctx context.Context, args []string, e env) error {
 	trusted := fs.String("trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	redisAddr := fs.String("redis", "", "host:port of a Redis that holds rate limits and login failure counts, shared by every instance (default $GATEHOUSE_REDIS; none: in memory)")
 	redisPrefix := fs.String("redis-prefix", "gatehouse:rl:", "prefix of the Redis keys, one per application sharing a Redis")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: serve takes no arguments", errUsage)
 	}
 	opts, err := serveOptions(*upstream, *routesFile, *passCred, *rate, *trusted)
 	if err != nil {

@@ -41,11 +41,8 @@ func usersCreate(ctx context.Context, args []string, e env) error {
 	level := fs.String("level", string(store.LevelMember), "member, org_admin or super_admin")
 	id := fs.String("id", "", "user ID (default: generated)")
 	pwStdin := fs.Bool("password-stdin", false, "read the user's login password from the first line of stdin")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, ""); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: users create takes no arguments", errUsage)
 	}
 	if !validEmail(*email) {
 		return fmt.Errorf("%w: users create needs --email with an address like ada@example.com", errUsage)
@@ -145,7 +142,7 @@ func usersList(ctx context.Context, args []string, e env) error {
 	var d dbFlags
 	d.register(fs)
 	tenant := fs.String("tenant", "", "only users of this tenant")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlags(fs, args, ""); err != nil {
 		return err
 	}
 	a, err := openApp(ctx, d, e)
