@@ -50,6 +50,3 @@ type forbidden struct{ detail string }
 
 func (e *forbidden) Error() string { return "admin: forbidden: " + e.detail }
 func (e *forbidden) Unwrap() error { return ErrForbidden }
-
-// Detail returns the client-facing sentence.
-func (e *forbidden) Detail() string { return e.detail }

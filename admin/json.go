@@ -27,16 +27,21 @@ type KeyJSON struct {
 	Metadata    map[string]string `json:"metadata,omitempty"`
 }
 
+// StatusOf is a key's status at now: "revoked", "expired" or "active".
+func StatusOf(k *store.Key, now time.Time) string {
+	switch {
+	case k.Revoked():
+		return "revoked"
+	case k.ExpiredAt(now):
+		return "expired"
+	}
+	return "active"
+}
+
 // ToJSON converts a record for a response at now (which decides the
 // status: active, expired or revoked).
 func ToJSON(k *store.Key, now time.Time) KeyJSON {
-	status := "active"
-	switch {
-	case k.Revoked():
-		status = "revoked"
-	case k.ExpiredAt(now):
-		status = "expired"
-	}
+	status := StatusOf(k, now)
 	sc := k.Scopes
 	if sc == nil {
 		sc = []string{}

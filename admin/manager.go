@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 	"unicode/utf8"
 
@@ -289,9 +290,7 @@ func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req Create
 	now := m.now()
 	exp, verr := m.policy.resolve(req.Expiry, now, now, true)
 	if verr != nil {
-		for k, msg := range verr.Fields {
-			v.Fields[k] = msg
-		}
+		maps.Copy(v.Fields, verr.Fields)
 	}
 	if len(v.Fields) > 0 {
 		return nil, v
@@ -414,9 +413,7 @@ func (m *Manager) Update(ctx context.Context, p *gatehouse.Principal, id string,
 	if req.Expiry.Set || req.Expiry.InDays {
 		exp, verr := m.policy.resolve(req.Expiry, k.CreatedAt, m.now(), false)
 		if verr != nil {
-			for f, msg := range verr.Fields {
-				v.Fields[f] = msg
-			}
+			maps.Copy(v.Fields, verr.Fields)
 		}
 		u.ExpiresAt = &exp
 	}
@@ -525,10 +522,7 @@ func (m *Manager) RotateKey(ctx context.Context, k *store.Key, grace time.Durati
 	if err != nil {
 		return nil, storeError(err)
 	}
-	m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse.key.rotated",
-		slog.String("key_id", rec.ID), slog.String("key_name", rec.Name), slog.String("owner_id", rec.OwnerID),
-		slog.String("tenant_id", rec.TenantID), slog.String("actor_id", by),
-		slog.String("old_key_id", k.ID), slog.Duration("grace", grace))
+	m.audit(ctx, "gatehouse.key.rotated", Actor{ID: by}, rec, slog.String("old_key_id", k.ID), slog.Duration("grace", grace))
 	return &Rotated{Key: key, Record: rec, Old: old}, nil
 }
 

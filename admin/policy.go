@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -73,14 +74,7 @@ type Expiry struct {
 // create keys without a Manager (the gatehouse CLI) call it so that the
 // policy holds for them too.
 func (p Policy) NewKeyExpiry(req Expiry, now time.Time) (time.Time, error) {
-	if err := p.validate(); err != nil {
-		return time.Time{}, err
-	}
-	exp, verr := p.resolve(req, now, now, true)
-	if verr != nil {
-		return time.Time{}, verr
-	}
-	return exp, nil
+	return p.apply(req, now, now, true)
 }
 
 // UpdatedExpiry applies the policy to a change of the expiry of a key
@@ -89,10 +83,16 @@ func (p Policy) NewKeyExpiry(req Expiry, now time.Time) (time.Time, error) {
 // maximum lifetime counted from the key's creation. A zero At with Set
 // removes the expiry.
 func (p Policy) UpdatedExpiry(req Expiry, created, now time.Time) (time.Time, error) {
+	return p.apply(req, created, now, false)
+}
+
+// apply is resolve for callers without a Manager: the policy is validated
+// first, and a *ValidationError comes back as an error (never a typed nil).
+func (p Policy) apply(req Expiry, created, now time.Time, isNew bool) (time.Time, error) {
 	if err := p.validate(); err != nil {
 		return time.Time{}, err
 	}
-	exp, verr := p.resolve(req, created, now, false)
+	exp, verr := p.resolve(req, created, now, isNew)
 	if verr != nil {
 		return time.Time{}, verr
 	}
@@ -126,21 +126,7 @@ func (p Policy) resolve(req Expiry, created, now time.Time, isNew bool) (time.Ti
 		if req.InDays {
 			field = "expires_in_days"
 		}
-		return time.Time{}, invalid(field, "exceeds the key policy's maximum lifetime of "+itoa(p.MaxLifetimeDays)+" days")
+		return time.Time{}, invalid(field, "exceeds the key policy's maximum lifetime of "+strconv.Itoa(p.MaxLifetimeDays)+" days")
 	}
 	return exp.UTC(), nil
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }

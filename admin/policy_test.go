@@ -423,3 +423,24 @@ func TestPolicyNewKeyExpiry(t *testing.T) {
 		})
 	}
 }
+
+func TestStatusOf(t *testing.T) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		name string
+		k    store.Key
+		want string
+	}{
+		{"no expiry", store.Key{}, "active"},
+		{"expires later", store.Key{ExpiresAt: now.Add(time.Second)}, "active"},
+		{"expired", store.Key{ExpiresAt: now.Add(-time.Second)}, "expired"},
+		{"revoked", store.Key{RevokedAt: now.Add(-time.Hour)}, "revoked"},
+		{"revoked and expired", store.Key{RevokedAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Second)}, "revoked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, admin.StatusOf(&tt.k, now))
+			assert.Equal(t, tt.want, admin.ToJSON(&tt.k, now).Status)
+		})
+	}
+}

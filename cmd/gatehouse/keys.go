@@ -166,21 +166,15 @@ func keysList(ctx context.Context, args []string, e env) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tLAST4\tSCOPES\tTENANT\tEXPIRES\tLAST USED\tSTATUS")
 	f := store.KeyFilter{OwnerID: *owner, TenantID: *tenant, IncludeRevoked: *all, Limit: 1000}
+	now := time.Now()
 	for {
 		page, next, err := a.db.ListKeys(ctx, f)
 		if err != nil {
 			return err
 		}
 		for _, k := range page {
-			status := "active"
-			switch {
-			case k.Revoked():
-				status = "revoked"
-			case k.ExpiredAt(time.Now()):
-				status = "expired"
-			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Last4, scopesOf(k),
-				dash(k.TenantID), formatTime(k.ExpiresAt, "never"), formatTime(k.LastUsedAt, "never"), status)
+				dash(k.TenantID), formatTime(k.ExpiresAt, "never"), formatTime(k.LastUsedAt, "never"), admin.StatusOf(k, now))
 		}
 		if next == "" {
 			break
