@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -23,6 +22,7 @@ import (
 	ululememory "github.com/ulule/limiter/v3/drivers/store/memory"
 	"golang.org/x/time/rate"
 
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/ratelimit"
 	"github.com/gatehouse-go/gatehouse/ratelimit/redisrate"
 )
@@ -91,10 +91,7 @@ func rateLimitContenders(b *testing.B) []contender {
 // GATEHOUSE_TEST_REDIS; it skips without one.
 func redisContender(b *testing.B) http.Handler {
 	b.Helper()
-	addr := os.Getenv("GATEHOUSE_TEST_REDIS")
-	if addr == "" {
-		b.Skip("set GATEHOUSE_TEST_REDIS=127.0.0.1:6379 to measure the Redis limiter")
-	}
+	addr := testdb.RedisAddr(b)
 	opt := &redis.Options{Addr: addr}
 	if strings.Contains(addr, "://") {
 		var err error

@@ -87,12 +87,12 @@ func TestGin(t *testing.T) {
 		{"any of admin or write", "DELETE", "/api/projects", "Bearer " + f.writer, 200, "", "user_w", ""},
 		{"any of, neither", "DELETE", "/api/projects", "Bearer " + f.reader, 403, "insufficient_scope", "", `error="insufficient_scope"`},
 		{"bad checksum", "GET", "/api/projects", "Bearer " + f.reader[:len(f.reader)-1] + "x", 401, "invalid_token", "", `error="invalid_token"`},
-		{"unsupported scheme", "GET", "/api/projects", "Basic abc", 401, "invalid_token", "", ""},
+		{"unsupported scheme", "GET", "/api/projects", "Basic abc", 401, "invalid_token", "", `error="invalid_token"`},
 		{"empty bearer", "GET", "/api/projects", "Bearer ", 400, "invalid_request", "", `error="invalid_request"`},
 		{"optional, anonymous", "GET", "/public", "", 200, "", "", ""},
 		{"optional, authenticated", "GET", "/public", "Bearer " + f.reader, 200, "", "user_r", ""},
-		{"optional, bad key still refused", "GET", "/public", "Bearer " + f.reader + "x", 401, "invalid_token", "", ""},
-		{"scope guard without Authenticate", "GET", "/unguarded", "Bearer " + f.reader, 401, "unauthenticated", "", ""},
+		{"optional, bad key still refused", "GET", "/public", "Bearer " + f.reader + "x", 401, "invalid_token", "", `error="invalid_token"`},
+		{"scope guard without Authenticate", "GET", "/unguarded", "Bearer " + f.reader, 401, "unauthenticated", "", `Bearer realm="gin"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +114,7 @@ func TestGin(t *testing.T) {
 				assert.Equal(t, tt.want, body.Status)
 				assert.Equal(t, tt.wantCode, body.Code)
 				assert.NotEmpty(t, body.Detail)
+				require.NotEmpty(t, tt.wantChallenge, "every refusal in this table names its challenge")
 				assert.Contains(t, rec.Header().Get("WWW-Authenticate"), tt.wantChallenge)
 				if f.reader != "" {
 					assert.NotContains(t, rec.Body.String(), f.reader[len("gin_test."):], "a refusal never echoes the key")

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/internal/testsync"
 )
 
 // jwksServer is an identity provider's key set endpoint whose behaviour a
@@ -367,18 +368,27 @@ func TestJWKSCoalescing(t *testing.T) {
 		run(t, f, 100)
 	})
 	t.Run("explicit refreshes join", func(t *testing.T) {
+		// The first caller starts a fetch, held by the server; 19 more call
+		// Refresh while it is under way, and are released only once every
+		// one of them waits for it (a waiter's context is asked for Done
+		// only then): exactly one fetch answers all 20.
 		f := newJWKSFixture(t)
+		before := f.srv.fetches.Load()
 		entered, release := f.srv.hold()
 		var wg sync.WaitGroup
-		for range 20 {
-			wg.Add(1)
-			go func() { defer wg.Done(); assert.NoError(t, f.jwks.Refresh(context.Background())) }()
-		}
+		wg.Go(func() { assert.NoError(t, f.jwks.Refresh(context.Background())) })
 		<-entered
+		var waiting atomic.Int64
+		for range 19 {
+			wg.Go(func() {
+				ctx := testsync.WaitCountingCtx{Context: context.Background(), Waiting: &waiting}
+				assert.NoError(t, f.jwks.Refresh(ctx))
+			})
+		}
+		testsync.Until(t, "19 refreshes wait for the fetch under way", func() bool { return waiting.Load() >= 19 })
 		release()
 		wg.Wait()
-		assert.LessOrEqual(t, f.srv.fetches.Load(), int64(20))
-		assert.GreaterOrEqual(t, f.srv.fetches.Load(), int64(1))
+		assert.Equal(t, before+1, f.srv.fetches.Load())
 	})
 	t.Run("a waiter whose context ends stops waiting", func(t *testing.T) {
 		f := newJWKSFixture(t)

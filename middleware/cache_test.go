@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,34 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-go/gatehouse/apikey"
+	"github.com/gatehouse-go/gatehouse/internal/testsync"
 	"github.com/gatehouse-go/gatehouse/store"
 )
-
-// waitCounter is a request context that counts calls to Done. On the
-// request path only the cache's wait for a shared load calls Done, so the
-// count says how many requests are waiting for the store.
-type waitCounter struct {
-	context.Context
-	n *atomic.Int64
-}
-
-func (c waitCounter) Done() <-chan struct{} {
-	c.n.Add(1)
-	return c.Context.Done()
-}
-
-// eventually spins, yielding and never sleeping, until cond holds; it
-// fails the test after a generous bound.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			require.FailNow(t, "timed out waiting: "+what)
-		}
-		runtime.Gosched()
-	}
-}
 
 // TestCacheConcurrentMisses sends 1,000 concurrent requests with one key
 // while the store is held, so that every request is waiting for the same
@@ -77,13 +51,13 @@ func TestCacheConcurrentMisses(t *testing.T) {
 				wg.Go(func() {
 					r := httptest.NewRequest(http.MethodGet, "/", nil)
 					r.Header.Set("Authorization", "Bearer "+key)
-					r = r.WithContext(waitCounter{Context: r.Context(), n: &waiting})
+					r = r.WithContext(testsync.WaitCountingCtx{Context: r.Context(), Waiting: &waiting})
 					w := httptest.NewRecorder()
 					h.ServeHTTP(w, r)
 					codes[i] = w.Code
 				})
 			}
-			eventually(t, "every request waiting for the load", func() bool { return waiting.Load() == n })
+			testsync.Until(t, "every request waiting for the load", func() bool { return waiting.Load() == n })
 			close(release)
 			wg.Wait()
 
@@ -179,10 +153,10 @@ func TestCacheRevokedUnderLoad(t *testing.T) {
 			}
 		})
 	}
-	eventually(t, "requests accepted", func() bool { return accepted.Load() >= 100 })
+	testsync.Until(t, "requests accepted", func() bool { return accepted.Load() >= 100 })
 	f.revoke(t, rec.ID)
 	revoked.Store(true)
-	eventually(t, "requests refused", func() bool { return refusedAfter.Load() >= 100 })
+	testsync.Until(t, "requests refused", func() bool { return refusedAfter.Load() >= 100 })
 	stop.Store(true)
 	wg.Wait()
 	assert.Zero(t, acceptedAfter.Load(), "requests accepted after the revocation returned")
@@ -452,7 +426,7 @@ func TestFailClosed(t *testing.T) {
 					_, neg := f.cache.Len()
 					assert.Zero(t, neg, "a failure is not a negative entry")
 				}
-				eventually(t, "the store to answer", func() bool { return get(h, bearer(key)).Code == http.StatusOK })
+				testsync.Until(t, "the store to answer", func() bool { return get(h, bearer(key)).Code == http.StatusOK })
 			})
 		}
 	}

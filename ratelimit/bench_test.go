@@ -55,13 +55,18 @@ func BenchmarkMiddleware(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := MustNew(m, benchPolicy, ByRemoteAddr, Config{}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := MustNew(m, benchPolicy, ByRemoteAddr, Config{}).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
 	r, _ := http.NewRequest("GET", "/", nil)
 	r.RemoteAddr = "203.0.113.7:51000"
 	w := &nopWriter{h: http.Header{}}
 	b.ReportAllocs()
 	for b.Loop() {
 		h.ServeHTTP(w, r)
+	}
+	if w.code != http.StatusNoContent {
+		b.Fatalf("status %d, want 204: the requests were refused, not served", w.code)
 	}
 }
 

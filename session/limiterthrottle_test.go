@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/ratelimit"
 	"github.com/gatehouse-go/gatehouse/ratelimit/redisrate"
 )
@@ -115,13 +115,7 @@ func TestLimiterThrottle(t *testing.T) {
 // failures in one Redis: an attack spread over both trips the account's
 // limit, and no e-mail address is written to Redis.
 func TestLoginThrottleSharedThroughRedis(t *testing.T) {
-	addr := os.Getenv("GATEHOUSE_TEST_REDIS")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("GATEHOUSE_TEST_REDIS is not set; CI must run the Redis tests")
-		}
-		t.Skip("set GATEHOUSE_TEST_REDIS=127.0.0.1:6379 to run the Redis tests; .ci/run starts a server")
-	}
+	addr := testdb.RedisAddr(t)
 	ctx := context.Background()
 	prefix := fmt.Sprintf("gatehouse-test:%s:%d:", t.Name(), time.Now().UnixNano())
 	instance := func() *env {

@@ -166,7 +166,7 @@ func TestCLIErrors(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		{"no command", dsn, nil, 2, ""},
+		{"no command", dsn, nil, 2, "no command given"},
 		{"unknown command", dsn, []string{"frobnicate"}, 2, "unknown command"},
 		{"keys without subcommand", dsn, []string{"keys"}, 2, "needs a subcommand"},
 		{"create without name", dsn, []string{"keys", "create", "--scopes", "read"}, 2, "needs --name"},
@@ -199,6 +199,7 @@ func TestCLIErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, stderr := cli(t, tt.vars, tt.args...)
 			assert.Equal(t, tt.wantCode, code, stderr)
+			require.NotEmpty(t, tt.wantErr, "every row names the message it expects")
 			assert.Contains(t, stderr, tt.wantErr)
 			if code != 0 {
 				assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr), "gatehouse: "), "one error line: %q", stderr)
@@ -236,11 +237,14 @@ func TestKeyPolicyFromEnv(t *testing.T) {
 	require.Equal(t, 0, code, "a default lifetime fills in a missing expiry: %s", stderr)
 	code, stdout, _ = cli(t, vars, "keys", "list")
 	require.Equal(t, 0, code)
+	found := false
 	for _, line := range strings.Split(stdout, "\n") {
 		if strings.Contains(line, "defaulted") {
+			found = true
 			assert.Regexp(t, `\d{4}-\d{2}-\d{2} 00:00Z`, line, "the defaulted key expires at the end of a day")
 		}
 	}
+	assert.True(t, found, "keys list shows the defaulted key: %s", stdout)
 }
 
 func TestParseExpiry(t *testing.T) {

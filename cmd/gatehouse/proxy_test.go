@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -144,13 +145,7 @@ func TestServeFlagErrors(t *testing.T) {
 // TestServeRateLimitSharedInRedis runs two servers as two instances
 // sharing one Redis: together they allow the limit, not twice it.
 func TestServeRateLimitSharedInRedis(t *testing.T) {
-	addr := os.Getenv("GATEHOUSE_TEST_REDIS")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("GATEHOUSE_TEST_REDIS is not set; CI must run the Redis tests")
-		}
-		t.Skip("set GATEHOUSE_TEST_REDIS=127.0.0.1:6379 to run the Redis tests; .ci/run starts a server")
-	}
+	addr := testdb.RedisAddr(t)
 	prefix := "gatehouse-test:" + strings.ReplaceAll(time.Now().Format(time.RFC3339Nano), ":", "") + ":"
 	dir := t.TempDir()
 	flags := []string{"--rate-limit", "4/1m", "--redis", addr, "--redis-prefix", prefix}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -178,6 +179,9 @@ func TestLoginFlow(t *testing.T) {
 func TestLoginFlowCurl(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("curl is not installed; CI must run the README's curl lines (.ci/run installs it)")
+		}
 		t.Skip("curl is not installed; TestLoginFlow covers the same flow with net/http")
 	}
 	dir := t.TempDir()

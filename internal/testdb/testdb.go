@@ -1,7 +1,8 @@
 // Package testdb gives tests a PostgreSQL database of their own on the
-// server named by GATEHOUSE_TEST_POSTGRES. Without the variable a test is
-// skipped with a message that says how to run it, or fails when CI=true:
-// CI never skips the PostgreSQL tests in silence.
+// server named by GATEHOUSE_TEST_POSTGRES, and the Redis server named by
+// GATEHOUSE_TEST_REDIS. Without the variable a test is skipped with a
+// message that says how to run it, or fails when CI=true: CI never skips
+// the PostgreSQL or Redis tests in silence.
 package testdb
 
 import (
@@ -51,4 +52,19 @@ func Exec(t testing.TB, dsn, stmt string) {
 	if _, err := db.ExecContext(context.Background(), stmt); err != nil {
 		t.Fatalf("%s: %v", stmt, err)
 	}
+}
+
+// RedisAddr returns the Redis server named by GATEHOUSE_TEST_REDIS
+// (host:port or a redis:// URL). Without the variable the test is skipped
+// with a message that says how to run it, or fails when CI=true.
+func RedisAddr(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("GATEHOUSE_TEST_REDIS")
+	if addr == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("GATEHOUSE_TEST_REDIS is not set; CI must run the Redis tests")
+		}
+		t.Skip("set GATEHOUSE_TEST_REDIS=127.0.0.1:6379 (or a redis:// URL) to run the Redis tests; .ci/run starts a server")
+	}
+	return addr
 }
