@@ -206,6 +206,7 @@ func (a *Authenticator) denied(ctx context.Context, ref *TokenRef) error {
 type verification struct {
 	a      *Authenticator
 	ctx    context.Context
+	now    time.Time // the verification's one clock reading
 	iss    *issuer
 	key    *Key
 	looked bool // the key function ran: the algorithm was on the list
@@ -266,7 +267,7 @@ func (v *verification) keyfunc(t *jwt.Token) (any, error) {
 	case key.alg != alg:
 		// An HS256 token naming an RSA key, or any other confusion.
 		return nil, &keyfuncError{errAlgorithm}
-	case key.expiredAt(v.a.now()):
+	case key.expiredAt(v.now):
 		return nil, &keyfuncError{errKeyExpired}
 	}
 	v.key = key
@@ -284,7 +285,7 @@ func (a *Authenticator) verify(ctx context.Context, token string, now time.Time)
 	}
 	// One allocation holds the verification's state, the principal of the
 	// default mapping and the cache entry.
-	e := &entry{v: verification{a: a, ctx: ctx}}
+	e := &entry{v: verification{a: a, ctx: ctx, now: now}}
 	v := &e.v
 	t, err := a.parser.ParseWithClaims(token, jwt.MapClaims{}, v.keyfunc)
 	if err != nil {

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/ratelimit"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
@@ -474,21 +473,11 @@ func principalJSONOf(p *gatehouse.Principal) PrincipalJSON {
 // an IPv6 address reduced to its /64 (a host usually holds a whole /64).
 // It reads no header.
 func PeerAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	k, err := ratelimit.ByRemoteAddr(r)
 	if err != nil {
-		host = r.RemoteAddr
+		return r.RemoteAddr // not an address: the string itself is the key
 	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is6() {
-		if p, err := a.Prefix(64); err == nil {
-			return p.String()
-		}
-	}
-	return a.String()
+	return k.Value()
 }
 
 func noStore(w http.ResponseWriter) {

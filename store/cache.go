@@ -113,7 +113,8 @@ type cacheEntry[V any] struct {
 
 // digestCache is the engine shared by the key and session caches: a sharded
 // LRU of records by digest, an LRU of unknown digests, singleflight loads,
-// and an epoch that keeps a load which began before an invalidation from
+// and an epoch per shard that keeps a load which began before an
+// invalidation of its shard from
 // putting a stale record back.
 type digestCache[V any] struct {
 	cfg    CacheConfig
@@ -125,8 +126,11 @@ type digestCache[V any] struct {
 	neg     *lru.Cache[Digest, time.Time]
 	group   singleflight.Group
 
-	mu    sync.Mutex // held to change epoch and to insert
-	epoch atomic.Uint64
+	mu sync.Mutex // held to change an epoch and to insert
+	// epochs[i] counts the invalidations that touched shard i. One counter
+	// per shard, so that dropping one digest (on every login, say) does not
+	// stop the loads under way for every other digest from being cached.
+	epochs [cacheShards]atomic.Uint64
 }
 
 func newDigestCache[V any](cfg CacheConfig) (*digestCache[V], error) {
@@ -159,6 +163,11 @@ func (c *digestCache[V]) shard(d Digest) *lru.Cache[Digest, *cacheEntry[V]] {
 	return c.shards[d[0]&(c.nshards-1)]
 }
 
+// epoch is the invalidation counter of d's shard.
+func (c *digestCache[V]) epoch(d Digest) *atomic.Uint64 {
+	return &c.epochs[d[0]&(c.nshards-1)]
+}
+
 // peek returns the cached value for d if it is fresh at now, without
 // consulting the negative cache or the store.
 func (c *digestCache[V]) peek(d Digest, now time.Time) (V, bool) {
@@ -174,13 +183,10 @@ func (c *digestCache[V]) peek(d Digest, now time.Time) (V, bool) {
 
 // get returns the cached value for d, or loads it with load.
 func (c *digestCache[V]) get(ctx context.Context, d Digest, now time.Time, load func(context.Context, Digest) (V, error)) (V, error) {
-	obs := c.cfg.Observer
-	if e, ok := c.shard(d).Get(d); ok && now.Before(e.until) {
-		if obs != nil {
-			obs.CacheLookup(CacheHit)
-		}
-		return e.v, nil
+	if v, ok := c.peek(d, now); ok {
+		return v, nil
 	}
+	obs := c.cfg.Observer
 	if until, ok := c.neg.Get(d); ok && now.Before(until) {
 		if obs != nil {
 			obs.CacheLookup(CacheNegativeHit)
@@ -195,21 +201,25 @@ func (c *digestCache[V]) get(ctx context.Context, d Digest, now time.Time, load 
 }
 
 func (c *digestCache[V]) load(ctx context.Context, d Digest, load func(context.Context, Digest) (V, error)) (V, error) {
-	e0 := c.epoch.Load()
+	epoch := c.epoch(d)
+	e0 := epoch.Load()
 	var k [len(Digest{}) + 8]byte
 	copy(k[:], d[:])
 	binary.LittleEndian.PutUint64(k[len(d):], e0)
 	ch := c.group.DoChan(string(k[:]), func() (any, error) {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.LoadTimeout)
 		defer cancel()
-		start := time.Now()
+		var start time.Time
+		if c.cfg.Observer != nil {
+			start = time.Now()
+		}
 		v, err := safeLoad(lctx, d, load)
 		if c.cfg.Observer != nil {
 			c.cfg.Observer.StoreLoad(time.Since(start), err)
 		}
 		now := c.cfg.Now()
 		c.mu.Lock()
-		if c.epoch.Load() == e0 {
+		if epoch.Load() == e0 {
 			switch {
 			case err == nil:
 				c.shard(d).Add(d, &cacheEntry[V]{v: v, until: now.Add(c.cfg.TTL)})
@@ -249,7 +259,7 @@ func safeLoad[V any](ctx context.Context, d Digest, load func(context.Context, D
 // their result back.
 func (c *digestCache[V]) invalidate(d Digest) {
 	c.mu.Lock()
-	c.epoch.Add(1)
+	c.epoch(d).Add(1)
 	c.shard(d).Remove(d)
 	c.neg.Remove(d)
 	c.mu.Unlock()
@@ -257,7 +267,9 @@ func (c *digestCache[V]) invalidate(d Digest) {
 
 func (c *digestCache[V]) invalidateAll() {
 	c.mu.Lock()
-	c.epoch.Add(1)
+	for i := range c.epochs {
+		c.epochs[i].Add(1)
+	}
 	for _, s := range c.shards[:c.nshards] {
 		s.Purge()
 	}

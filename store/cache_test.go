@@ -358,6 +358,66 @@ func TestCacheEpochGuardNothingCached(t *testing.T) {
 	}
 }
 
+// TestCacheEpochIsPerShard: an invalidation guards the loads of its own
+// shard only. A load under way for a digest in another shard still caches
+// its result, so dropping one entry (as every login does) does not send
+// the other callers back to the store.
+func TestCacheEpochIsPerShard(t *testing.T) {
+	ctx := context.Background()
+	clock := newCacheClock()
+	mem := store.NewMemory()
+	loading, other := store.Digest{0x00, 1}, store.Digest{0x01, 2} // shards 0 and 1
+	addKey(t, mem, "key_1", loading)
+	entered := make(chan struct{}, 1)
+	var gate atomic.Pointer[<-chan struct{}] // the current load's gate
+	hold := func() func() {
+		g, release := releaser(t)
+		gate.Store(&g)
+		return release
+	}
+	ps := &probeStore{KeyStore: mem}
+	ps.lookup = func(ctx context.Context, n int64, d store.Digest) (*store.Key, error) {
+		if n == 1 {
+			entered <- struct{}{}
+			<-*gate.Load()
+		}
+		return mem.KeyByDigest(ctx, d)
+	}
+	kc := newKeyCache(t, ps, store.CacheConfig{Now: clock.Now})
+	release := hold()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := kc.LookupAt(ctx, loading, clock.Now())
+		assert.NoError(t, err)
+	}()
+	<-entered
+	kc.Invalidate(other)
+	release()
+	<-done
+	_, cached := kc.PeekAt(loading, clock.Now())
+	assert.True(t, cached, "a load in another shard is cached")
+	_, err := kc.LookupAt(ctx, loading, clock.Now())
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), ps.calls.Load(), "the next lookup is a hit")
+
+	// The same invalidation in the load's own shard keeps it out.
+	kc.Invalidate(loading)
+	ps.calls.Store(0)
+	release = hold()
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = kc.LookupAt(ctx, loading, clock.Now())
+	}()
+	<-entered
+	kc.Invalidate(store.Digest{0x10, 3}) // shard 0 as well (16 shards)
+	release()
+	<-done
+	_, cached = kc.PeekAt(loading, clock.Now())
+	assert.False(t, cached, "an invalidation in the load's shard keeps its result out")
+}
+
 // TestCacheRevocationUnderLoad hammers one key from many goroutines while
 // an invalidation feed keeps forcing loads, revokes it, and checks that no
 // lookup started after RevokeKey returned sees the key unrevoked.
