@@ -68,7 +68,7 @@
 // seconds until the bucket is full again (allowed) or until the request
 // would be allowed (refused); Retry-After is never earlier than t. A burst
 // other than the limit is shown as ";gatehouse-burst=N". With
-// Config.PartitionKeySecret both fields carry pk, a keyed digest
+// Config.PartitionKeySecret (at least 16 bytes) both fields carry pk, a keyed digest
 // (HMAC-SHA-256, 16 bytes, as a structured-field byte sequence) of the
 // bucket's key, never the key itself.
 //

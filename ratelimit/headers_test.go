@@ -1,12 +1,18 @@
 package ratelimit
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"net/http"
+	"net/netip"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // sfItem matches one structured-field list member as this package writes
@@ -51,19 +57,35 @@ func TestSetHeaders(t *testing.T) {
 func TestPartitionKey(t *testing.T) {
 	p := MustPolicy("default", 10, time.Minute, 0)
 	secret := []byte("0123456789abcdef0123456789abcdef")
+	hasher := func(secret []byte) *store.Hasher {
+		h, err := store.NewHasher(secret)
+		require.NoError(t, err)
+		return h
+	}
+	h := hasher(secret)
 	k := NewKey(ScopeKeyID, "key_123")
-	pk := partitionKey(secret, p, k)
-	assert.Len(t, pk, 16)
-	assert.Equal(t, pk, partitionKey(secret, p, k), "stable")
-	assert.NotEqual(t, pk, partitionKey(secret, p, NewKey(ScopeKeyID, "key_124")))
-	assert.NotEqual(t, pk, partitionKey(secret, p, NewKey(ScopePrincipal, "key_123")))
-	assert.NotEqual(t, pk, partitionKey([]byte("another secret"), p, k))
-	assert.NotEqual(t, pk, partitionKey(secret, MustPolicy("other", 10, time.Minute, 0), k))
+	pk := partitionKey(h, p, k)
+	assert.Equal(t, pk, partitionKey(h, p, k), "stable")
+	assert.NotEqual(t, pk, partitionKey(h, p, NewKey(ScopeKeyID, "key_124")))
+	assert.NotEqual(t, pk, partitionKey(h, p, NewKey(ScopePrincipal, "key_123")))
+	assert.NotEqual(t, pk, partitionKey(hasher([]byte("another secret, 16+")), p, k))
+	assert.NotEqual(t, pk, partitionKey(h, MustPolicy("other", 10, time.Minute, 0), k))
 
-	h := http.Header{}
-	setHeaders(h, Decision{Allowed: true, Policy: p, Remaining: 3, Reset: time.Second}, pk)
+	// It is HMAC-SHA-256 of "name\x00scope:value", computed plainly here,
+	// for an ID, an address, and an input longer than the stack buffer.
+	for _, k := range []Key{k, AddrKey(netip.MustParseAddr("2001:db8::1")), NewKey(ScopeKeyID, strings.Repeat("x", 200))} {
+		mac := hmac.New(sha256.New, secret)
+		mac.Write([]byte(p.name + "\x00" + k.String()))
+		got := partitionKey(h, p, k)
+		assert.Equal(t, mac.Sum(nil)[:16], got[:], k.String())
+	}
+	addr := AddrKey(netip.MustParseAddr("203.0.113.7"))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = partitionKey(h, p, addr) }), "no allocation per request")
+
+	hdr := http.Header{}
+	setHeaders(hdr, Decision{Allowed: true, Policy: p, Remaining: 3, Reset: time.Second}, pk[:])
 	for _, name := range []string{"RateLimit-Policy", "RateLimit"} {
-		v := h.Get(name)
+		v := hdr.Get(name)
 		assert.Regexp(t, sfItem, v)
 		assert.Regexp(t, `;pk=:[A-Za-z0-9+/]{22}==:$`, v)
 		assert.NotContains(t, v, "key_123")

@@ -3,11 +3,13 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // Counting says which requests spend units.
@@ -64,7 +66,8 @@ type Config struct {
 	// PartitionKeySecret, when set, adds to both headers the pk parameter:
 	// a digest of the bucket's key under this secret (HMAC-SHA-256,
 	// truncated to 16 bytes), never the key itself. Give every instance
-	// the same secret so that clients see one pk. Default: no pk.
+	// the same secret so that clients see one pk. At least 16 bytes.
+	// Default: no pk.
 	PartitionKeySecret []byte
 	// MaxJitter bounds a random delay added to the Retry-After of 429
 	// responses, so that refused clients do not all come back at once.
@@ -106,7 +109,7 @@ type Middleware struct {
 	count     Counting
 	isFailure func(int) bool
 	always    bool
-	pkSecret  []byte
+	pk        *store.Hasher // HMAC under PartitionKeySecret; nil: no pk
 	jitter    time.Duration
 	onError   ErrorHandler
 }
@@ -136,7 +139,13 @@ func New(l Limiter, p *Policy, key KeyFunc, cfg Config) (*Middleware, error) {
 		onError:   cfg.ErrorHandler,
 	}
 	if len(cfg.PartitionKeySecret) > 0 {
-		m.pkSecret = append([]byte(nil), cfg.PartitionKeySecret...)
+		if len(cfg.PartitionKeySecret) < store.MinPepperLength {
+			return nil, fmt.Errorf("ratelimit: PartitionKeySecret must be at least %d bytes", store.MinPepperLength)
+		}
+		var err error
+		if m.pk, err = store.NewHasher(cfg.PartitionKeySecret); err != nil {
+			return nil, fmt.Errorf("ratelimit: PartitionKeySecret: %w", err)
+		}
 	}
 	if m.isFailure == nil {
 		m.isFailure = defaultIsFailure
@@ -258,11 +267,12 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 }
 
 func (m *Middleware) setHeaders(h http.Header, key Key, d Decision) {
-	var pk []byte
-	if m.pkSecret != nil {
-		pk = partitionKey(m.pkSecret, d.Policy, key)
+	if m.pk == nil {
+		setHeaders(h, d, nil)
+		return
 	}
-	setHeaders(h, d, pk)
+	pk := partitionKey(m.pk, d.Policy, key)
+	setHeaders(h, d, pk[:])
 }
 
 // statusWriter remembers the status of the response it passes on.

@@ -417,6 +417,7 @@ func TestNewMiddlewareErrors(t *testing.T) {
 		{"zero policy", mem, &Policy{}, ByRemoteAddr, Config{}},
 		{"nil key", mem, p, nil, Config{}},
 		{"unknown counting", mem, p, ByRemoteAddr, Config{Count: 9}},
+		{"short partition key secret", mem, p, ByRemoteAddr, Config{PartitionKeySecret: []byte("15 bytes secret")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
