@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
@@ -92,14 +91,14 @@ func (s *Store) UpdateKey(ctx context.Context, id string, u store.KeyUpdate) (*s
 		return s.KeyByID(ctx, id)
 	}
 	var k *store.Key
-	err := s.changeKey(ctx, func(tx *sql.Tx) (store.Digest, error) {
+	err := s.changeKey(ctx, func(tx *sql.Tx) ([]store.Digest, error) {
 		var err error
 		k, err = scanKey(tx.QueryRowContext(ctx, `UPDATE gatehouse_keys SET `+strings.Join(set, ", ")+
 			` WHERE id = $1 RETURNING `+keyColumns, w.args...))
 		if err != nil {
-			return store.Digest{}, err
+			return nil, err
 		}
-		return k.Digest, nil
+		return []store.Digest{k.Digest}, nil
 	})
 	if err != nil {
 		return nil, translate("update key", err)
@@ -112,15 +111,15 @@ func (s *Store) UpdateKey(ctx context.Context, id string, u store.KeyUpdate) (*s
 // the same transaction.
 func (s *Store) RevokeKey(ctx context.Context, id string, t time.Time) (*store.Key, error) {
 	var k *store.Key
-	err := s.changeKey(ctx, func(tx *sql.Tx) (store.Digest, error) {
+	err := s.changeKey(ctx, func(tx *sql.Tx) ([]store.Digest, error) {
 		var err error
 		k, err = scanKey(tx.QueryRowContext(ctx, `UPDATE gatehouse_keys
 			SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING `+keyColumns,
 			id, s.timeArg(t)))
 		if err != nil {
-			return store.Digest{}, err
+			return nil, err
 		}
-		return k.Digest, nil
+		return []store.Digest{k.Digest}, nil
 	})
 	if err != nil {
 		return nil, translate("revoke key", err)
@@ -132,36 +131,52 @@ func (s *Store) RevokeKey(ctx context.Context, id string, t time.Time) (*store.K
 // The deletion is published on the invalidation feed in the same
 // transaction.
 func (s *Store) DeleteKey(ctx context.Context, id string) error {
-	err := s.changeKey(ctx, func(tx *sql.Tx) (store.Digest, error) {
-		var d store.Digest
-		err := tx.QueryRowContext(ctx, `DELETE FROM gatehouse_keys WHERE id = $1 RETURNING digest`, id).
-			Scan(digestCol{&d})
-		return d, err
+	err := s.changeKey(ctx, func(tx *sql.Tx) ([]store.Digest, error) {
+		return deletedDigests(ctx, tx, `DELETE FROM gatehouse_keys WHERE id = $1 RETURNING digest`, id)
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
 	return translate("delete key", err)
 }
 
-// changeKey runs change in a transaction and publishes the digest it
-// returns on the invalidation feed before committing, so that the change
-// and its announcement are one: watchers never hear of a change that was
-// rolled back, nor miss one that was committed.
-func (s *Store) changeKey(ctx context.Context, change func(*sql.Tx) (store.Digest, error)) error {
+// changeKey runs change in a transaction and publishes the digests it
+// returns (none: nothing changed) on the invalidation feed before
+// committing, so that the change and its announcement are one: watchers
+// never hear of a change that was rolled back, nor miss one that was
+// committed. Keys and sessions share it.
+func (s *Store) changeKey(ctx context.Context, change func(*sql.Tx) ([]store.Digest, error)) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	d, err := change(tx)
+	ds, err := change(tx)
 	if err != nil {
 		return err
 	}
-	if err := s.publish(ctx, tx, d); err != nil {
-		return err
+	for _, d := range ds {
+		if err := s.publish(ctx, tx, d); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
+}
+
+// deletedDigests runs a DELETE ... RETURNING digest in tx and returns the
+// digests of the rows it deleted (none when nothing matched).
+func deletedDigests(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]store.Digest, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Digest
+	for rows.Next() {
+		var d store.Digest
+		if err := rows.Scan(digestCol{&d}); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // TouchKeys implements [store.UsageStore] in one transaction. It does not

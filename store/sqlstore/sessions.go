@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/store"
@@ -55,53 +54,23 @@ func (s *Store) TouchSession(ctx context.Context, d store.Digest, at time.Time) 
 // DeleteSession implements [store.SessionStore]. The deletion is published
 // on the invalidation feed, so that other processes' session caches drop it.
 func (s *Store) DeleteSession(ctx context.Context, d store.Digest) error {
-	err := s.changeKey(ctx, func(tx *sql.Tx) (store.Digest, error) {
-		res, err := tx.ExecContext(ctx, `DELETE FROM gatehouse_sessions WHERE digest = $1`, d[:])
-		if err != nil {
-			return d, err
-		}
-		if n, err := res.RowsAffected(); err == nil && n == 0 {
-			return d, sql.ErrNoRows
-		}
-		return d, nil
+	err := s.changeKey(ctx, func(tx *sql.Tx) ([]store.Digest, error) {
+		return deletedDigests(ctx, tx, `DELETE FROM gatehouse_sessions WHERE digest = $1 RETURNING digest`, d[:])
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	}
 	return translate("delete session", err)
 }
 
 // DeleteUserSessions implements [store.SessionStore], publishing every
 // deleted session on the invalidation feed.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) ([]store.Digest, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, translate("delete user sessions", err)
-	}
-	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `DELETE FROM gatehouse_sessions WHERE user_id = $1 RETURNING digest`, userID)
-	if err != nil {
-		return nil, translate("delete user sessions", err)
-	}
 	var out []store.Digest
-	for rows.Next() {
-		var d store.Digest
-		if err := rows.Scan(digestCol{&d}); err != nil {
-			rows.Close()
-			return nil, translate("delete user sessions", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Close(); err != nil {
+	err := s.changeKey(ctx, func(tx *sql.Tx) ([]store.Digest, error) {
+		var err error
+		out, err = deletedDigests(ctx, tx, `DELETE FROM gatehouse_sessions WHERE user_id = $1 RETURNING digest`, userID)
+		return out, err
+	})
+	if err != nil {
 		return nil, translate("delete user sessions", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, translate("delete user sessions", err)
-	}
-	for _, d := range out {
-		if err := s.publish(ctx, tx, d); err != nil {
-			return nil, translate("delete user sessions", err)
-		}
-	}
-	return out, translate("delete user sessions", tx.Commit())
+	return out, nil
 }
