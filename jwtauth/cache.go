@@ -3,9 +3,8 @@ package jwtauth
 import (
 	"fmt"
 
-	lru "github.com/hashicorp/golang-lru/v2"
-
 	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/internal/shardlru"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
@@ -30,57 +29,26 @@ type entry struct {
 	v verification
 }
 
-const tokenCacheShards = 16
-
 // tokenCache is a sharded, bounded LRU of verified tokens keyed by the
 // SHA-256 digest of their signature; no signature, so no usable token, is
 // kept in memory. It is safe for concurrent use.
 type tokenCache struct {
-	shards  [tokenCacheShards]*lru.Cache[store.Digest, *entry]
-	nshards uint8
+	lru *shardlru.LRU[store.Digest, *entry]
 }
 
 func newTokenCache(size int) (*tokenCache, error) {
-	n := 1
-	for n*2 <= min(tokenCacheShards, size) {
-		n *= 2
+	l, err := shardlru.New[store.Digest, *entry](size)
+	if err != nil {
+		return nil, fmt.Errorf("jwtauth: token cache: %w", err)
 	}
-	c := &tokenCache{nshards: uint8(n)}
-	for i := range n {
-		per := size / n
-		if i < size%n {
-			per++
-		}
-		s, err := lru.New[store.Digest, *entry](per)
-		if err != nil {
-			return nil, fmt.Errorf("jwtauth: token cache: %w", err)
-		}
-		c.shards[i] = s
-	}
-	return c, nil
+	return &tokenCache{lru: l}, nil
 }
 
-func (c *tokenCache) shard(d store.Digest) *lru.Cache[store.Digest, *entry] {
-	return c.shards[d[0]&(c.nshards-1)]
-}
-
-func (c *tokenCache) get(d store.Digest) (*entry, bool) { return c.shard(d).Get(d) }
-func (c *tokenCache) add(d store.Digest, e *entry)      { c.shard(d).Add(d, e) }
-func (c *tokenCache) remove(d store.Digest)             { c.shard(d).Remove(d) }
-
-func (c *tokenCache) len() int {
-	n := 0
-	for _, s := range c.shards[:c.nshards] {
-		n += s.Len()
-	}
-	return n
-}
-
-func (c *tokenCache) purge() {
-	for _, s := range c.shards[:c.nshards] {
-		s.Purge()
-	}
-}
+func (c *tokenCache) get(d store.Digest) (*entry, bool) { return c.lru.Shard(d).Get(d) }
+func (c *tokenCache) add(d store.Digest, e *entry)      { c.lru.Shard(d).Add(d, e) }
+func (c *tokenCache) remove(d store.Digest)             { c.lru.Shard(d).Remove(d) }
+func (c *tokenCache) len() int                          { return c.lru.Len() }
+func (c *tokenCache) purge()                            { c.lru.Purge() }
 
 // digest returns the SHA-256 of s without allocating or copying (a nil
 // store.Hasher is plain SHA-256 over the string's bytes in place).

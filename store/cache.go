@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/shardlru"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 )
@@ -78,8 +79,6 @@ func (o CacheOutcome) String() string {
 	return "unknown"
 }
 
-const cacheShards = 16
-
 func (c *CacheConfig) withDefaults() (CacheConfig, error) {
 	out := *c
 	if out.Size < 0 || out.NegativeSize < 0 || out.TTL < 0 || out.NegativeTTL < 0 || out.LoadTimeout < 0 {
@@ -118,19 +117,15 @@ type cacheEntry[V any] struct {
 // putting a stale record back.
 type digestCache[V any] struct {
 	cfg    CacheConfig
-	shards [cacheShards]*lru.Cache[Digest, *cacheEntry[V]]
-	// nshards is how many shards are in use, a power of two: fewer than
-	// cacheShards when Size is smaller, so that their capacities add up to
-	// Size.
-	nshards uint8
-	neg     *lru.Cache[Digest, time.Time]
-	group   singleflight.Group
+	shards *shardlru.LRU[Digest, *cacheEntry[V]]
+	neg    *lru.Cache[Digest, time.Time]
+	group  singleflight.Group
 
 	mu sync.Mutex // held to change an epoch and to insert
 	// epochs[i] counts the invalidations that touched shard i. One counter
 	// per shard, so that dropping one digest (on every login, say) does not
 	// stop the loads under way for every other digest from being cached.
-	epochs [cacheShards]atomic.Uint64
+	epochs [shardlru.MaxShards]atomic.Uint64
 }
 
 func newDigestCache[V any](cfg CacheConfig) (*digestCache[V], error) {
@@ -138,20 +133,9 @@ func newDigestCache[V any](cfg CacheConfig) (*digestCache[V], error) {
 	if err != nil {
 		return nil, err
 	}
-	n := 1
-	for n*2 <= min(cacheShards, cfg.Size) {
-		n *= 2
-	}
-	c := &digestCache[V]{cfg: cfg, nshards: uint8(n)}
-	for i := range n {
-		// Spread Size over the shards so that the bound holds exactly.
-		per := cfg.Size / n
-		if i < cfg.Size%n {
-			per++
-		}
-		if c.shards[i], err = lru.New[Digest, *cacheEntry[V]](per); err != nil {
-			return nil, fmt.Errorf("store: cache: %w", err)
-		}
+	c := &digestCache[V]{cfg: cfg}
+	if c.shards, err = shardlru.New[Digest, *cacheEntry[V]](cfg.Size); err != nil {
+		return nil, fmt.Errorf("store: cache: %w", err)
 	}
 	if c.neg, err = lru.New[Digest, time.Time](cfg.NegativeSize); err != nil {
 		return nil, fmt.Errorf("store: cache: %w", err)
@@ -160,12 +144,12 @@ func newDigestCache[V any](cfg CacheConfig) (*digestCache[V], error) {
 }
 
 func (c *digestCache[V]) shard(d Digest) *lru.Cache[Digest, *cacheEntry[V]] {
-	return c.shards[d[0]&(c.nshards-1)]
+	return c.shards.Shard(d)
 }
 
 // epoch is the invalidation counter of d's shard.
 func (c *digestCache[V]) epoch(d Digest) *atomic.Uint64 {
-	return &c.epochs[d[0]&(c.nshards-1)]
+	return &c.epochs[c.shards.Index(d)]
 }
 
 // peek returns the cached value for d if it is fresh at now, without
@@ -270,9 +254,7 @@ func (c *digestCache[V]) invalidateAll() {
 	for i := range c.epochs {
 		c.epochs[i].Add(1)
 	}
-	for _, s := range c.shards[:c.nshards] {
-		s.Purge()
-	}
+	c.shards.Purge()
 	c.neg.Purge()
 	c.mu.Unlock()
 }
@@ -280,8 +262,5 @@ func (c *digestCache[V]) invalidateAll() {
 // lens returns the number of cached records and of remembered unknown
 // digests.
 func (c *digestCache[V]) lens() (positive, negative int) {
-	for _, s := range c.shards[:c.nshards] {
-		positive += s.Len()
-	}
-	return positive, c.neg.Len()
+	return c.shards.Len(), c.neg.Len()
 }
