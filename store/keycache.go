@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse"
@@ -18,33 +17,15 @@ var ErrCorrupt = errors.New("store: corrupt record")
 // request that presents the key, and read-only.
 type CachedKey struct {
 	// Key is the record. Do not modify it.
-	Key       *Key
-	principal atomic.Pointer[gatehouse.Principal]
-	lastUsed  atomic.Int64 // unix nanoseconds of the last recorded use
-	formatOK  atomic.Bool  // see FormatChecked
+	Key *Key
+	entryState[Key]
 }
-
-// FormatChecked reports whether [CachedKey.MarkFormatChecked] was called.
-// A cache cannot see plaintexts; an authenticator that checks a
-// credential's format before the lookup that loaded this entry marks it,
-// and may skip the check on later hits: only that plaintext has this
-// digest. An entry loaded any other way (an administrative read, a record
-// imported with a digest of its own) starts unmarked.
-func (c *CachedKey) FormatChecked() bool { return c.formatOK.Load() }
-
-// MarkFormatChecked records that a plaintext with this entry's digest was
-// found well-formed by its authenticator.
-func (c *CachedKey) MarkFormatChecked() { c.formatOK.Store(true) }
 
 // Principal returns the principal built for this key, building it with
 // build on first use. Every later call returns the same value, whatever
 // build it passes: one cache serves one mapping of keys to principals.
 func (c *CachedKey) Principal(build func(*Key) *gatehouse.Principal) *gatehouse.Principal {
-	if p := c.principal.Load(); p != nil {
-		return p
-	}
-	c.principal.CompareAndSwap(nil, build(c.Key))
-	return c.principal.Load()
+	return c.principalOnce(c.Key, build)
 }
 
 // KeyCache is a [KeyStore] that answers lookups by digest from a bounded LRU

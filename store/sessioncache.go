@@ -5,7 +5,6 @@ import (
 	"errors"
 	"maps"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse"
@@ -15,39 +14,21 @@ import (
 // read-only, with the time it was last seen in this process.
 type CachedSession struct {
 	// Session is the record. Do not modify it.
-	Session   *Session
-	principal atomic.Pointer[gatehouse.Principal]
-	lastSeen  atomic.Int64 // unix nanoseconds
-	formatOK  atomic.Bool  // see FormatChecked
+	Session *Session
+	entryState[Session]
 }
-
-// FormatChecked reports whether [CachedSession.MarkFormatChecked] was called.
-// A cache cannot see plaintexts; an authenticator that checks a
-// credential's format before the lookup that loaded this entry marks it,
-// and may skip the check on later hits: only that plaintext has this
-// digest. An entry loaded any other way (an administrative read, a record
-// imported with a digest of its own) starts unmarked.
-func (c *CachedSession) FormatChecked() bool { return c.formatOK.Load() }
-
-// MarkFormatChecked records that a plaintext with this entry's digest was
-// found well-formed by its authenticator.
-func (c *CachedSession) MarkFormatChecked() { c.formatOK.Store(true) }
 
 // Principal returns the principal built for this session, building it with
 // build on first use.
 func (c *CachedSession) Principal(build func(*Session) *gatehouse.Principal) *gatehouse.Principal {
-	if p := c.principal.Load(); p != nil {
-		return p
-	}
-	c.principal.CompareAndSwap(nil, build(c.Session))
-	return c.principal.Load()
+	return c.principalOnce(c.Session, build)
 }
 
 // LastSeen returns the later of the stored last-seen time and the last use
 // in this process.
 func (c *CachedSession) LastSeen() time.Time {
 	t := c.Session.LastSeenAt
-	if n := c.lastSeen.Load(); n > 0 && n > t.UnixNano() {
+	if n := c.lastUse.Load(); n > 0 && n > t.UnixNano() {
 		return time.Unix(0, n)
 	}
 	return t
@@ -102,7 +83,7 @@ func (sc *SessionCache) load(ctx context.Context, d Digest) (*CachedSession, err
 	}
 	cs := &CachedSession{Session: s}
 	if pending.After(s.LastSeenAt) {
-		cs.lastSeen.Store(pending.UnixNano())
+		cs.lastUse.Store(pending.UnixNano())
 	}
 	return cs, nil
 }
@@ -123,9 +104,7 @@ func (sc *SessionCache) PeekAt(d Digest, now time.Time) (*CachedSession, bool) {
 // Touch records a use of cs at now, at most once a second per session; the
 // time reaches the store on the next Flush.
 func (sc *SessionCache) Touch(cs *CachedSession, now time.Time) {
-	n := now.UnixNano()
-	last := cs.lastSeen.Load()
-	if n-last < int64(time.Second) || !cs.lastSeen.CompareAndSwap(last, n) {
+	if !cs.claimUse(now) {
 		return
 	}
 	sc.mu.Lock()

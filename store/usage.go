@@ -90,12 +90,7 @@ func (u *UsageRecorder) Run(ctx context.Context, interval time.Duration, onError
 // Touch records a use of the cached key at now in rec, at most once a
 // second per key: the common case is one atomic load and no lock.
 func (c *CachedKey) Touch(now time.Time, rec *UsageRecorder) {
-	n := now.UnixNano()
-	last := c.lastUsed.Load()
-	if n-last < int64(time.Second) {
-		return
-	}
-	if c.lastUsed.CompareAndSwap(last, n) {
+	if c.claimUse(now) {
 		rec.Record(c.Key.ID, now)
 	}
 }
