@@ -35,9 +35,7 @@ type CacheConfig struct {
 	// by every request waiting for the same digest, so it does not end when
 	// the first of them gives up. Default 5 seconds.
 	LoadTimeout time.Duration
-	// Now is the clock. Default: the system clock at millisecond
-	// resolution, kept by a goroutine that runs only while the cache is
-	// in use (one atomic load on the request path instead of time.Now).
+	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Observer, when set, is told the outcome of every lookup and the
 	// duration of every store load. Default none.
@@ -100,7 +98,7 @@ func (c *CacheConfig) withDefaults() (CacheConfig, error) {
 		out.LoadTimeout = 5 * time.Second
 	}
 	if out.Now == nil {
-		out.Now = coarseNow
+		out.Now = time.Now
 	}
 	return out, nil
 }
