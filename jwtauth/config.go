@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse"
-	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // MaxLeeway is the largest clock-skew allowance [Config.Leeway] accepts.
@@ -47,8 +46,7 @@ type Config struct {
 	// could; listing the API-key authenticator first in middleware.New
 	// does the same. Default: none.
 	ExcludePrefixes []string
-	// Now is the clock. Default store.CoarseNow: the system clock to
-	// within a millisecond, without a clock read on every request.
+	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
 
@@ -66,7 +64,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.CacheSize = 10_000
 	}
 	if c.Now == nil {
-		c.Now = store.CoarseNow
+		c.Now = time.Now
 	}
 	c.Type = strings.TrimPrefix(strings.ToLower(c.Type), "application/")
 	for _, p := range c.ExcludePrefixes {

@@ -44,8 +44,7 @@ type BasicConfig struct {
 	// faster than the login form. Pass the handler's AccountThrottle to
 	// share the count. Default nil.
 	Throttle Throttle
-	// Now is the clock. Default store.CoarseNow (millisecond resolution,
-	// no clock read per request).
+	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
 
@@ -111,7 +110,7 @@ func NewBasic(users store.UserStore, cfg BasicConfig) (*Basic, error) {
 		b.scopes = func(u *store.User) []string { return u.Scopes }
 	}
 	if b.now == nil {
-		b.now = store.CoarseNow
+		b.now = time.Now
 	}
 	var secret [32]byte
 	if _, err := rand.Read(secret[:]); err != nil {
