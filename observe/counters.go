@@ -20,6 +20,8 @@ type Counters struct {
 	loads         atomic.Uint64
 	loadErrors    atomic.Uint64
 	loadNanos     atomic.Uint64
+	feedDowns     atomic.Uint64
+	feedIsDown    atomic.Bool
 }
 
 // refusalCodes are the codes of middleware.Classify, in a fixed order.
@@ -28,7 +30,10 @@ var refusalCodes = [...]string{
 	"forbidden", "rate_limited", "unavailable",
 }
 
-var _ Observer = (*Counters)(nil)
+var (
+	_ Observer           = (*Counters)(nil)
+	_ store.FeedObserver = (*Counters)(nil)
+)
 
 // Authenticated implements [middleware.Observer].
 func (c *Counters) Authenticated(*http.Request, *gatehouse.Principal) { c.authenticated.Add(1) }
@@ -62,6 +67,15 @@ func (c *Counters) StoreLoad(elapsed time.Duration, err error) {
 	}
 }
 
+// FeedDown implements [store.FeedObserver].
+func (c *Counters) FeedDown(error) {
+	c.feedDowns.Add(1)
+	c.feedIsDown.Store(true)
+}
+
+// FeedUp implements [store.FeedObserver].
+func (c *Counters) FeedUp(time.Duration) { c.feedIsDown.Store(false) }
+
 // Snapshot is what [Counters] counted up to one moment.
 type Snapshot struct {
 	Authenticated uint64
@@ -74,6 +88,10 @@ type Snapshot struct {
 	// digests are not failures), LoadTime their summed duration.
 	Loads, LoadErrors uint64
 	LoadTime          time.Duration
+	// FeedOutages counts the times the invalidation feed went down;
+	// FeedDown is true while it is down (alert on it).
+	FeedOutages uint64
+	FeedDown    bool
 }
 
 // Snapshot returns the counts. Each is read atomically, but not all at
@@ -88,6 +106,8 @@ func (c *Counters) Snapshot() Snapshot {
 		Loads:         c.loads.Load(),
 		LoadErrors:    c.loadErrors.Load(),
 		LoadTime:      time.Duration(c.loadNanos.Load()),
+		FeedOutages:   c.feedDowns.Load(),
+		FeedDown:      c.feedIsDown.Load(),
 	}
 	for i, k := range refusalCodes {
 		if n := c.refused[i].Load(); n > 0 {

@@ -21,7 +21,10 @@ import (
 //     and for a 503 the internal cause, which is never sent to the client;
 //   - gatehouse.cache.lookup (Debug): the outcome;
 //   - gatehouse.store.load (Debug; Warn when it failed or took longer than
-//     SlowLoad): the duration and the error.
+//     SlowLoad): the duration and the error;
+//   - gatehouse.feed.down (Warn) and gatehouse.feed.up (Info): the
+//     invalidation feed was lost (with the error) and is back (with the
+//     outage's duration), once each per outage.
 //
 // It never logs a credential.
 type Slog struct {
@@ -32,7 +35,10 @@ type Slog struct {
 	SlowLoad time.Duration
 }
 
-var _ Observer = (*Slog)(nil)
+var (
+	_ Observer           = (*Slog)(nil)
+	_ store.FeedObserver = (*Slog)(nil)
+)
 
 // NewSlog logs to log (default slog.Default()). clientIP returns the
 // client address of a request; nil means the host of r.RemoteAddr (behind
@@ -123,4 +129,20 @@ func (s *Slog) StoreLoad(elapsed time.Duration, err error) {
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
 	s.log.LogAttrs(ctx, level, "gatehouse.store.load", attrs...)
+}
+
+// FeedDown implements [store.FeedObserver].
+func (s *Slog) FeedDown(err error) {
+	msg := "unknown"
+	if err != nil {
+		msg = err.Error()
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelWarn, "gatehouse.feed.down",
+		slog.String("error", msg),
+		slog.String("effect", "cached records older than the revalidation span are checked against the store"))
+}
+
+// FeedUp implements [store.FeedObserver].
+func (s *Slog) FeedUp(outage time.Duration) {
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "gatehouse.feed.up", slog.Duration("outage", outage))
 }

@@ -35,6 +35,22 @@ type CacheConfig struct {
 	// by every request waiting for the same digest, so it does not end when
 	// the first of them gives up. Default 5 seconds.
 	LoadTimeout time.Duration
+	// RevalidateAfter applies to a cache that an invalidation feed keeps
+	// (see [KeyCache.FeedAlive]): while the feed has not proved itself
+	// alive within this span, a cached record older than it is loaded
+	// again from the store before it is served, so that a change made by
+	// another process is seen within this span even while the feed is
+	// down. Default 1 second.
+	RevalidateAfter time.Duration
+	// StaleIfUnavailable chooses what a revalidation that fails (the store
+	// cannot answer either) does: false, the default, refuses the request
+	// with the store's error, which the middleware answers with 503 (fail
+	// closed: a process that can reach neither its feed nor its store
+	// cannot know whether a key was revoked elsewhere); true serves the
+	// cached record until its TTL, trading that bound for availability
+	// during a database outage. A record the store reports missing is
+	// never served.
+	StaleIfUnavailable bool
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Observer, when set, is told the outcome of every lookup and the
@@ -79,7 +95,7 @@ func (o CacheOutcome) String() string {
 
 func (c *CacheConfig) withDefaults() (CacheConfig, error) {
 	out := *c
-	if out.Size < 0 || out.NegativeSize < 0 || out.TTL < 0 || out.NegativeTTL < 0 || out.LoadTimeout < 0 {
+	if out.Size < 0 || out.NegativeSize < 0 || out.TTL < 0 || out.NegativeTTL < 0 || out.LoadTimeout < 0 || out.RevalidateAfter < 0 {
 		return out, errors.New("store: cache config: sizes and durations must not be negative")
 	}
 	if out.Size == 0 {
@@ -97,6 +113,9 @@ func (c *CacheConfig) withDefaults() (CacheConfig, error) {
 	if out.LoadTimeout == 0 {
 		out.LoadTimeout = 5 * time.Second
 	}
+	if out.RevalidateAfter == 0 {
+		out.RevalidateAfter = time.Second
+	}
 	if out.Now == nil {
 		out.Now = time.Now
 	}
@@ -104,8 +123,9 @@ func (c *CacheConfig) withDefaults() (CacheConfig, error) {
 }
 
 type cacheEntry[V any] struct {
-	v     V
-	until time.Time
+	v      V
+	until  time.Time
+	loaded int64 // unix nanoseconds of the start of the load that read v
 }
 
 // digestCache is the engine shared by the key and session caches: a sharded
@@ -118,6 +138,11 @@ type digestCache[V any] struct {
 	shards *shardlru.LRU[Digest, *cacheEntry[V]]
 	neg    *lru.Cache[Digest, time.Time]
 	group  singleflight.Group
+
+	// alive is the unix-nanosecond time before which every change was
+	// delivered by the invalidation feed (see FeedAlive); 0: no feed
+	// keeps this cache, and entries are served until their TTL.
+	alive atomic.Int64
 
 	mu sync.Mutex // held to change an epoch and to insert
 	// epochs[i] counts the invalidations that touched shard i. One counter
@@ -150,10 +175,25 @@ func (c *digestCache[V]) epoch(d Digest) *atomic.Uint64 {
 	return &c.epochs[c.shards.Index(d)]
 }
 
+// fresh reports whether e may be served at now without asking the store:
+// within its TTL and, when a feed keeps the cache, either vouched for by
+// the feed (alive within RevalidateAfter) or younger than RevalidateAfter.
+func (c *digestCache[V]) fresh(e *cacheEntry[V], now time.Time) bool {
+	if !now.Before(e.until) {
+		return false
+	}
+	a := c.alive.Load()
+	if a == 0 {
+		return true
+	}
+	n, span := now.UnixNano(), int64(c.cfg.RevalidateAfter)
+	return n-a < span || n-e.loaded < span
+}
+
 // peek returns the cached value for d if it is fresh at now, without
 // consulting the negative cache or the store.
 func (c *digestCache[V]) peek(d Digest, now time.Time) (V, bool) {
-	if e, ok := c.shard(d).Get(d); ok && now.Before(e.until) {
+	if e, ok := c.shard(d).Get(d); ok && c.fresh(e, now) {
 		if c.cfg.Observer != nil {
 			c.cfg.Observer.CacheLookup(CacheHit)
 		}
@@ -163,12 +203,18 @@ func (c *digestCache[V]) peek(d Digest, now time.Time) (V, bool) {
 	return zero, false
 }
 
-// get returns the cached value for d, or loads it with load.
+// get returns the cached value for d, or loads it with load. An entry
+// within its TTL that the feed does not vouch for is loaded again; if that
+// load fails and StaleIfUnavailable is set, the entry is served.
 func (c *digestCache[V]) get(ctx context.Context, d Digest, now time.Time, load func(context.Context, Digest) (V, error)) (V, error) {
-	if v, ok := c.peek(d, now); ok {
-		return v, nil
-	}
 	obs := c.cfg.Observer
+	e, cached := c.shard(d).Get(d)
+	if cached && c.fresh(e, now) {
+		if obs != nil {
+			obs.CacheLookup(CacheHit)
+		}
+		return e.v, nil
+	}
 	if until, ok := c.neg.Get(d); ok && now.Before(until) {
 		if obs != nil {
 			obs.CacheLookup(CacheNegativeHit)
@@ -179,7 +225,22 @@ func (c *digestCache[V]) get(ctx context.Context, d Digest, now time.Time, load 
 	if obs != nil {
 		obs.CacheLookup(CacheMiss)
 	}
-	return c.load(ctx, d, load)
+	v, err := c.load(ctx, d, load)
+	if err != nil && cached && c.cfg.StaleIfUnavailable && now.Before(e.until) && !errors.Is(err, ErrNotFound) {
+		return e.v, nil
+	}
+	return v, err
+}
+
+// feedAlive records that the feed delivered every change made before at.
+func (c *digestCache[V]) feedAlive(at time.Time) {
+	n := at.UnixNano()
+	for {
+		old := c.alive.Load()
+		if n <= old || c.alive.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }
 
 func (c *digestCache[V]) load(ctx context.Context, d Digest, load func(context.Context, Digest) (V, error)) (V, error) {
@@ -195,6 +256,9 @@ func (c *digestCache[V]) load(ctx context.Context, d Digest, load func(context.C
 		if c.cfg.Observer != nil {
 			start = time.Now()
 		}
+		// The entry's age counts from before the read: the record is at
+		// least as new as this moment.
+		began := c.cfg.Now()
 		v, err := safeLoad(lctx, d, load)
 		if c.cfg.Observer != nil {
 			c.cfg.Observer.StoreLoad(time.Since(start), err)
@@ -204,7 +268,7 @@ func (c *digestCache[V]) load(ctx context.Context, d Digest, load func(context.C
 		if epoch.Load() == e0 {
 			switch {
 			case err == nil:
-				c.shard(d).Add(d, &cacheEntry[V]{v: v, until: now.Add(c.cfg.TTL)})
+				c.shard(d).Add(d, &cacheEntry[V]{v: v, until: began.Add(c.cfg.TTL), loaded: began.UnixNano()})
 				c.neg.Remove(d)
 			case errors.Is(err, ErrNotFound):
 				c.neg.Add(d, now.Add(c.cfg.NegativeTTL))

@@ -92,6 +92,17 @@ func (kc *KeyCache) load(ctx context.Context, d Digest) (*CachedKey, error) {
 // calls it when another process changes a key.
 func (kc *KeyCache) Invalidate(d Digest) { kc.c.invalidate(d) }
 
+// FeedAlive records that an invalidation feed has delivered to this cache
+// every change made before at (on the cache's clock). [sqlstore.Watcher]
+// calls it after each heartbeat. From the first call on, the cache serves
+// an entry older than CacheConfig.RevalidateAfter only while the feed's
+// last such time is within RevalidateAfter of now; otherwise it loads the
+// entry again from the store, so that a change made elsewhere is seen
+// within RevalidateAfter even while the feed is down.
+//
+// [sqlstore.Watcher]: https://pkg.go.dev/github.com/gatehouse-go/gatehouse/store/sqlstore#Watcher
+func (kc *KeyCache) FeedAlive(at time.Time) { kc.c.feedAlive(at) }
+
 // InvalidateAll drops every entry, for example when an invalidation feed
 // reconnects and may have missed events.
 func (kc *KeyCache) InvalidateAll() { kc.c.invalidateAll() }

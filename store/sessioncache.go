@@ -137,6 +137,17 @@ func (sc *SessionCache) Flush(ctx context.Context) error {
 // Invalidate drops the entry for d.
 func (sc *SessionCache) Invalidate(d Digest) { sc.c.invalidate(d) }
 
+// FeedAlive records that an invalidation feed has delivered to this cache
+// every change made before at (on the cache's clock). [sqlstore.Watcher]
+// calls it after each heartbeat. From the first call on, the cache serves
+// an entry older than CacheConfig.RevalidateAfter only while the feed's
+// last such time is within RevalidateAfter of now; otherwise it loads the
+// entry again from the store, so that a change made elsewhere is seen
+// within RevalidateAfter even while the feed is down.
+//
+// [sqlstore.Watcher]: https://pkg.go.dev/github.com/gatehouse-go/gatehouse/store/sqlstore#Watcher
+func (sc *SessionCache) FeedAlive(at time.Time) { sc.c.feedAlive(at) }
+
 // InvalidateAll drops every entry.
 func (sc *SessionCache) InvalidateAll() { sc.c.invalidateAll() }
 

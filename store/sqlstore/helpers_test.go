@@ -83,6 +83,13 @@ func (r *recorder) InvalidateAll() {
 	r.mu.Unlock()
 }
 
+// FeedAlive passes heartbeats on to the wrapped caches.
+func (r *recorder) FeedAlive(at time.Time) {
+	if a, ok := r.inner.(feedAliver); ok {
+		a.FeedAlive(at)
+	}
+}
+
 func (r *recorder) counts() (digests, all int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

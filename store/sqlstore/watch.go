@@ -11,7 +11,9 @@ import (
 )
 
 // Invalidator drops cached keys; [*store.KeyCache] is one. A [Watcher]
-// calls it from its own goroutine.
+// calls it from its own goroutine. An Invalidator that also has a
+// FeedAlive(time.Time) method, as the store's caches do, is told of every
+// answered heartbeat (see [store.KeyCache.FeedAlive]).
 type Invalidator interface {
 	// Invalidate drops the key with digest d.
 	Invalidate(d store.Digest)
@@ -19,7 +21,15 @@ type Invalidator interface {
 	InvalidateAll()
 }
 
-var _ Invalidator = (*store.KeyCache)(nil)
+// feedAliver is the optional heartbeat side of an Invalidator.
+type feedAliver interface{ FeedAlive(at time.Time) }
+
+var (
+	_ Invalidator = (*store.KeyCache)(nil)
+	_ Invalidator = (*store.SessionCache)(nil)
+	_ feedAliver  = (*store.KeyCache)(nil)
+	_ feedAliver  = (*store.SessionCache)(nil)
+)
 
 // WatchConfig holds the optional settings of [Store.Watch]. The zero value
 // is usable.
@@ -32,22 +42,37 @@ type WatchConfig struct {
 	// watcher prunes it. A watcher that could not read the log for longer
 	// than that notices the gap and drops its whole cache. Default 1 hour.
 	Retention time.Duration
-	// HealthInterval is how long a PostgreSQL watcher's connection may stay
-	// silent before the watcher pings it, so that a connection that died
-	// without a word is noticed. Default 30 seconds.
+	// HealthInterval is how often a PostgreSQL watcher sends a heartbeat
+	// (an empty query) on its connection. Each answered heartbeat proves
+	// that every change committed before it was sent has been delivered,
+	// and is passed on to the caches (see [store.KeyCache.FeedAlive]),
+	// which serve records without asking the store only while such a
+	// proof is recent. Default 250 milliseconds.
 	HealthInterval time.Duration
+	// Timeout bounds one heartbeat, one reconnection attempt and one poll
+	// of the change log; past it the feed counts as down. Default 2
+	// seconds.
+	Timeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait before a PostgreSQL watcher
 	// reconnects; it doubles from MinBackoff after every failed attempt.
-	// Defaults 100 milliseconds and 10 seconds.
+	// Defaults 100 milliseconds and 1 second, so that a watcher is back
+	// within about a second of the database.
 	MinBackoff, MaxBackoff time.Duration
+	// Observer is told once when the feed goes down and once when it is
+	// back (observe.Slog logs both; observe.Counters counts them). Default
+	// none.
+	Observer store.FeedObserver
 	// OnError is called, from the watcher's goroutine, with every error
-	// the feed meets: a dropped connection, a failed reconnection, a failed
-	// poll. It must not block for long. Default: errors are dropped.
+	// the feed meets: a dropped connection, each failed reconnection, each
+	// failed poll. It must not block for long. Default: errors are dropped.
 	OnError func(error)
+	// Now is the clock of the heartbeat times given to the caches; it must
+	// be the caches' clock. Default time.Now.
+	Now func() time.Time
 }
 
 func (c WatchConfig) withDefaults() (WatchConfig, error) {
-	if c.PollInterval < 0 || c.Retention < 0 || c.HealthInterval < 0 || c.MinBackoff < 0 || c.MaxBackoff < 0 {
+	if c.PollInterval < 0 || c.Retention < 0 || c.HealthInterval < 0 || c.Timeout < 0 || c.MinBackoff < 0 || c.MaxBackoff < 0 {
 		return c, errors.New("sqlstore: watch config: durations must not be negative")
 	}
 	if c.PollInterval == 0 {
@@ -57,13 +82,16 @@ func (c WatchConfig) withDefaults() (WatchConfig, error) {
 		c.Retention = time.Hour
 	}
 	if c.HealthInterval == 0 {
-		c.HealthInterval = 30 * time.Second
+		c.HealthInterval = 250 * time.Millisecond
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 2 * time.Second
 	}
 	if c.MinBackoff == 0 {
 		c.MinBackoff = 100 * time.Millisecond
 	}
 	if c.MaxBackoff == 0 {
-		c.MaxBackoff = 10 * time.Second
+		c.MaxBackoff = time.Second
 	}
 	if c.MaxBackoff < c.MinBackoff {
 		return c, errors.New("sqlstore: watch config: MaxBackoff is below MinBackoff")
@@ -71,7 +99,52 @@ func (c WatchConfig) withDefaults() (WatchConfig, error) {
 	if c.OnError == nil {
 		c.OnError = func(error) {}
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	return c, nil
+}
+
+// feedState reports a feed's outages to the Observer, once when one starts
+// and once when it ends, and its heartbeats to the Invalidator. Only the
+// watcher's goroutine uses it.
+type feedState struct {
+	cfg       WatchConfig
+	inv       Invalidator
+	downSince time.Time // zero while up
+}
+
+// alive passes on that every change made before at was delivered.
+func (f *feedState) alive(at time.Time) {
+	if a, ok := f.inv.(feedAliver); ok {
+		a.FeedAlive(at)
+	}
+}
+
+// down records a failure of the feed.
+func (f *feedState) down(err error) {
+	f.cfg.OnError(err)
+	if !f.downSince.IsZero() {
+		return
+	}
+	f.downSince = f.cfg.Now()
+	if f.cfg.Observer != nil {
+		f.cfg.Observer.FeedDown(err)
+	}
+}
+
+// up records that the feed delivers again; the caller has dropped the
+// caches already, and began is a time before it did.
+func (f *feedState) up(began time.Time) {
+	f.alive(began)
+	if f.downSince.IsZero() {
+		return
+	}
+	outage := f.cfg.Now().Sub(f.downSince)
+	f.downSince = time.Time{}
+	if f.cfg.Observer != nil {
+		f.cfg.Observer.FeedUp(outage)
+	}
 }
 
 // Watcher follows a Store's invalidation feed in a goroutine of its own
@@ -83,23 +156,29 @@ type Watcher struct {
 	store  *Store
 }
 
-// Watch follows the invalidation feed of the database, so that keys
-// updated, revoked or deleted by any Store on it (in this process or
-// another) are dropped from inv, typically the [store.KeyCache] in front
-// of this Store.
+// Watch follows the invalidation feed of the database, so that keys and
+// sessions updated, revoked or deleted by any Store on it (in this process
+// or another) are dropped from inv, typically the [store.KeyCache] and
+// [store.SessionCache] in front of this Store ([Invalidators] joins them).
 //
 // On PostgreSQL the watcher LISTENs on [Channel] over a connection of its
-// own, reconnecting with backoff when it drops. On SQLite it polls the
-// change log every PollInterval. Either way inv.InvalidateAll is called
-// once the feed is established, and again whenever events may have been
-// missed (after a reconnection, or when the change log was pruned past the
-// watcher's position): a cache never keeps a record across a gap.
+// own, sends a heartbeat every HealthInterval, and reconnects with a
+// backoff capped at MaxBackoff (1 s) when the connection fails or a
+// heartbeat goes unanswered. On SQLite it polls the change log every
+// PollInterval. Either way inv.InvalidateAll is called once the feed is
+// established, and again whenever events may have been missed (after a
+// reconnection, or when the change log was pruned past the watcher's
+// position): a cache never keeps a record across a gap.
 //
-// Staleness bound: with the feed up, another process's change reaches inv
-// within a round trip on PostgreSQL and within PollInterval (250 ms) on
-// SQLite. While the feed is down, a cache serves what it holds for at most
-// its TTL (store.CacheConfig.TTL, 1 minute by default), and the first
-// moment the feed is back everything is dropped.
+// Staleness bound: every answered heartbeat (every successful poll) is
+// passed to inv's FeedAlive, and a cache so kept serves a record older
+// than its RevalidateAfter (1 s) only while the feed proved itself within
+// that span; otherwise it reads the record from the store again. So a
+// change made by another process reaches this one within 1 s whenever
+// this process can reach its store, feed or no feed: within a round trip
+// on PostgreSQL and within PollInterval on SQLite while the feed is up,
+// through revalidation while it is down. When the store cannot be reached
+// either, the cache's StaleIfUnavailable decides (503 by default).
 //
 // Watch returns an error when the feed cannot be established. The watcher
 // then runs until Close is called, ctx is done, or the Store is closed.
@@ -111,16 +190,18 @@ func (s *Store) Watch(ctx context.Context, inv Invalidator, cfg WatchConfig) (*W
 	if err != nil {
 		return nil, err
 	}
+	began := cfg.Now()
+	f := &feedState{cfg: cfg, inv: inv}
 	var run func(context.Context)
 	switch s.dialect {
 	case Postgres:
-		l, err := s.newListener(ctx, inv, cfg)
+		l, err := s.newListener(ctx, f)
 		if err != nil {
 			return nil, err
 		}
 		run = l.run
 	default:
-		p, err := s.newPoller(ctx, inv, cfg)
+		p, err := s.newPoller(ctx, f)
 		if err != nil {
 			return nil, err
 		}
@@ -138,6 +219,7 @@ func (s *Store) Watch(ctx context.Context, inv Invalidator, cfg WatchConfig) (*W
 	s.watchers[w] = struct{}{}
 	s.mu.Unlock()
 	inv.InvalidateAll()
+	f.alive(began)
 	go func() {
 		defer close(w.done)
 		run(wctx)
@@ -202,5 +284,13 @@ func (m multiInvalidator) Invalidate(d store.Digest) {
 func (m multiInvalidator) InvalidateAll() {
 	for _, i := range m {
 		i.InvalidateAll()
+	}
+}
+
+func (m multiInvalidator) FeedAlive(at time.Time) {
+	for _, i := range m {
+		if a, ok := i.(feedAliver); ok {
+			a.FeedAlive(at)
+		}
 	}
 }

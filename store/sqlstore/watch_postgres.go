@@ -19,15 +19,17 @@ import (
 const WatcherApplicationName = "gatehouse-watch"
 
 // listener is a PostgreSQL watcher: one pgx connection of its own that
-// LISTENs on Channel.
+// LISTENs on Channel. Notifications are delivered by the connection's
+// OnNotification hook as they are read, whatever the read (a wait or a
+// heartbeat), so that once a heartbeat's answer is in, every notification
+// sent before it has been handled.
 type listener struct {
 	conf *pgx.ConnConfig
-	inv  Invalidator
-	cfg  WatchConfig
+	f    *feedState
 	conn *pgx.Conn
 }
 
-func (s *Store) newListener(ctx context.Context, inv Invalidator, cfg WatchConfig) (*listener, error) {
+func (s *Store) newListener(ctx context.Context, f *feedState) (*listener, error) {
 	conf, err := s.listenConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -36,7 +38,8 @@ func (s *Store) newListener(ctx context.Context, inv Invalidator, cfg WatchConfi
 		conf.RuntimeParams = map[string]string{}
 	}
 	conf.RuntimeParams["application_name"] = WatcherApplicationName
-	l := &listener{conf: conf, inv: inv, cfg: cfg}
+	l := &listener{conf: conf, f: f}
+	conf.OnNotification = func(_ *pgconn.PgConn, n *pgconn.Notification) { l.deliver(n.Payload) }
 	if err := l.connect(ctx); err != nil {
 		return nil, fmt.Errorf("sqlstore: watch: %w", err)
 	}
@@ -66,7 +69,10 @@ func (s *Store) listenConfig(ctx context.Context) (*pgx.ConnConfig, error) {
 	return conf, err
 }
 
+// connect opens the connection and LISTENs, within the feed's Timeout.
 func (l *listener) connect(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, l.f.cfg.Timeout)
+	defer cancel()
 	c, err := pgx.ConnectConfig(ctx, l.conf)
 	if err != nil {
 		return err
@@ -100,55 +106,69 @@ func (l *listener) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		l.cfg.OnError(fmt.Errorf("sqlstore: watch: connection lost: %w", err))
-		if !l.reconnect(ctx) {
+		l.f.down(fmt.Errorf("sqlstore: watch: connection lost: %w", err))
+		began, ok := l.reconnect(ctx)
+		if !ok {
 			return
 		}
 		// Whatever changed while the connection was down went unheard.
-		l.inv.InvalidateAll()
+		l.f.inv.InvalidateAll()
+		l.f.up(began)
 	}
 }
 
-// reconnect connects again, waiting longer after every failure, and
-// reports false when ctx ended first.
-func (l *listener) reconnect(ctx context.Context) bool {
-	backoff := l.cfg.MinBackoff
+// reconnect connects again, waiting longer after every failure (up to
+// MaxBackoff), and returns a time before the connection was made; ok is
+// false when ctx ended first.
+func (l *listener) reconnect(ctx context.Context) (began time.Time, ok bool) {
+	backoff := l.f.cfg.MinBackoff
 	for {
 		if !sleep(ctx, jitter(backoff)) {
-			return false
+			return time.Time{}, false
 		}
+		began = l.f.cfg.Now()
 		err := l.connect(ctx)
 		if err == nil {
-			return true
+			return began, true
 		}
 		if ctx.Err() != nil {
-			return false
+			return time.Time{}, false
 		}
-		l.cfg.OnError(fmt.Errorf("sqlstore: watch: reconnect: %w", err))
-		backoff = min(2*backoff, l.cfg.MaxBackoff)
+		l.f.cfg.OnError(fmt.Errorf("sqlstore: watch: reconnect: %w", err))
+		backoff = min(2*backoff, l.f.cfg.MaxBackoff)
 	}
 }
 
-// listen waits for notifications and delivers them, pinging the
-// connection when it has been silent for HealthInterval. It returns when
-// ctx is done or the connection fails.
+// listen waits for notifications (delivered by the OnNotification hook)
+// and sends a heartbeat every HealthInterval, busy or idle. Each answered
+// heartbeat is passed to the caches with the time it was sent. It returns
+// when ctx is done, the connection fails, or a heartbeat goes unanswered
+// for Timeout.
 func (l *listener) listen(ctx context.Context) error {
+	cfg := l.f.cfg
 	for {
-		wctx, cancel := context.WithTimeout(ctx, l.cfg.HealthInterval)
-		n, err := l.conn.WaitForNotification(wctx)
+		sent := cfg.Now()
+		hctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+		err := l.conn.Ping(hctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("heartbeat: %w", err)
+		}
+		l.f.alive(sent)
+		wctx, cancel := context.WithTimeout(ctx, cfg.HealthInterval)
+		for err == nil {
+			// Returns after each notification; a timeout ends the wait.
+			err = l.conn.PgConn().WaitForNotification(wctx)
+		}
 		cancel()
 		switch {
-		case err == nil:
-			l.deliver(n.Payload)
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case pgconn.Timeout(err):
-			pctx, cancel := context.WithTimeout(ctx, min(l.cfg.HealthInterval, 5*time.Second))
-			err := l.conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return err
-			}
+		case pgconn.Timeout(err), errors.Is(err, context.DeadlineExceeded):
+			// Time for the next heartbeat.
 		default:
 			return err
 		}
@@ -158,12 +178,12 @@ func (l *listener) listen(ctx context.Context) error {
 func (l *listener) deliver(payload string) {
 	var d store.Digest
 	if len(payload) != hex.EncodedLen(len(d)) {
-		l.inv.InvalidateAll()
+		l.f.inv.InvalidateAll()
 		return
 	}
 	if _, err := hex.Decode(d[:], []byte(payload)); err != nil {
-		l.inv.InvalidateAll()
+		l.f.inv.InvalidateAll()
 		return
 	}
-	l.inv.Invalidate(d)
+	l.f.inv.Invalidate(d)
 }

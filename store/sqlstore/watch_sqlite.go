@@ -16,6 +16,7 @@ const maxPollBatch = 1000
 // the file appends to.
 type poller struct {
 	s    *Store
+	f    *feedState
 	inv  Invalidator
 	cfg  WatchConfig
 	last int64 // the highest seq handled
@@ -23,8 +24,8 @@ type poller struct {
 	lastPrune time.Time
 }
 
-func (s *Store) newPoller(ctx context.Context, inv Invalidator, cfg WatchConfig) (*poller, error) {
-	p := &poller{s: s, inv: inv, cfg: cfg}
+func (s *Store) newPoller(ctx context.Context, f *feedState) (*poller, error) {
+	p := &poller{s: s, f: f, inv: f.inv, cfg: f.cfg}
 	hw, err := p.highWater(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: watch: %w", err)
@@ -41,8 +42,18 @@ func (p *poller) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := p.poll(ctx); err != nil && ctx.Err() == nil {
-				p.cfg.OnError(fmt.Errorf("sqlstore: watch: %w", err))
+			// Every change logged before a poll begins is read by it.
+			began := p.cfg.Now()
+			pctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+			err := p.poll(pctx)
+			cancel()
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				p.f.down(fmt.Errorf("sqlstore: watch: %w", err))
+			default:
+				p.f.up(began)
 			}
 		}
 	}

@@ -26,7 +26,7 @@ func newPollerForTest(t *testing.T, c *clock) (*Store, *poller, *recorder) {
 	cfg, err := WatchConfig{}.withDefaults()
 	require.NoError(t, err)
 	r := newRecorder(nil)
-	p, err := s.newPoller(ctx, r, cfg)
+	p, err := s.newPoller(ctx, &feedState{cfg: cfg, inv: r})
 	require.NoError(t, err)
 	return s, p, r
 }

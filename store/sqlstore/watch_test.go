@@ -346,7 +346,7 @@ func TestListenerPayload(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRecorder(nil)
-			(&listener{inv: r}).deliver(tc.payload)
+			(&listener{f: &feedState{inv: r}}).deliver(tc.payload)
 			digests, all := r.counts()
 			assert.Equal(t, tc.digests, digests)
 			assert.Equal(t, tc.all, all)
