@@ -3,6 +3,7 @@ package store
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"unsafe"
 )
@@ -52,6 +53,20 @@ func NewHasher(pepper []byte) (*Hasher, error) {
 		h.opad[i] = b ^ 0x5c
 	}
 	return h, nil
+}
+
+// Fingerprint names the pepper without revealing it, so that processes
+// sharing a database can check that they digest keys alike: "none" without
+// a pepper, else "hmac-sha256:" and the hex of the first 16 bytes of
+// HMAC-SHA-256 under the pepper of a fixed label. It is as safe to store
+// as any digest the pepper made.
+func (h *Hasher) Fingerprint() string {
+	if !h.Peppered() {
+		return "none"
+	}
+	m := hmac.New(sha256.New, h.pepper)
+	m.Write([]byte("gatehouse pepper fingerprint v1"))
+	return "hmac-sha256:" + hex.EncodeToString(m.Sum(nil)[:16])
 }
 
 // Peppered reports whether h computes HMAC-SHA-256 with a pepper.

@@ -37,7 +37,7 @@ func (s *Store) CreateKey(ctx context.Context, k *store.Key) error {
 	if err != nil {
 		return translate("create key", err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO gatehouse_keys (`+keyColumns+`)
+	err = s.exec(ctx, `INSERT INTO gatehouse_keys (`+keyColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		k.ID, k.Digest[:], k.Prefix, k.Last4, k.Name, k.Description, k.OwnerID, k.TenantID,
 		sc, k.Role, k.CreatedBy, s.timeArg(k.CreatedAt), s.timeArg(k.ExpiresAt),
@@ -143,21 +143,18 @@ func (s *Store) DeleteKey(ctx context.Context, id string) error {
 // never hear of a change that was rolled back, nor miss one that was
 // committed. Keys and sessions share it.
 func (s *Store) changeKey(ctx context.Context, change func(*sql.Tx) ([]store.Digest, error)) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	ds, err := change(tx)
-	if err != nil {
-		return err
-	}
-	for _, d := range ds {
-		if err := s.publish(ctx, tx, d); err != nil {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		ds, err := change(tx)
+		if err != nil {
 			return err
 		}
-	}
-	return tx.Commit()
+		for _, d := range ds {
+			if err := s.publish(ctx, tx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // deletedDigests runs a DELETE ... RETURNING digest in tx and returns the
@@ -186,21 +183,19 @@ func (s *Store) TouchKeys(ctx context.Context, usage []store.KeyUsage) error {
 	if len(usage) == 0 {
 		return ctx.Err()
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return translate("touch keys", err)
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `UPDATE gatehouse_keys SET last_used_at = $2
-		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)`)
-	if err != nil {
-		return translate("touch keys", err)
-	}
-	defer stmt.Close()
-	for _, u := range usage {
-		if _, err := stmt.ExecContext(ctx, u.KeyID, s.timeArg(u.At)); err != nil {
-			return translate("touch keys", err)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE gatehouse_keys SET last_used_at = $2
+			WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)`)
+		if err != nil {
+			return err
 		}
-	}
-	return translate("touch keys", tx.Commit())
+		defer stmt.Close()
+		for _, u := range usage {
+			if _, err := stmt.ExecContext(ctx, u.KeyID, s.timeArg(u.At)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return translate("touch keys", err)
 }

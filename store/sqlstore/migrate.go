@@ -95,6 +95,10 @@ func (s *Store) migratePostgres(ctx context.Context, ms []migration) error {
 		return err
 	}
 	defer tx.Rollback()
+	// A migration may take longer than one request's statement_timeout.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockKey)); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/store"
@@ -36,13 +37,17 @@ func (s *Store) ExpiringKeys(ctx context.Context, from, to time.Time, afterID st
 // primary key make the claim atomic across processes: exactly one caller
 // gets true for a key and threshold.
 func (s *Store) MarkReminded(ctx context.Context, keyID, threshold string, at time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO gatehouse_key_reminders (key_id, threshold, reminded_at)
-		VALUES ($1, $2, $3) ON CONFLICT (key_id, threshold) DO NOTHING`,
-		keyID, threshold, s.timeArg(at))
-	if err != nil {
-		return false, translate("mark reminded", err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO gatehouse_key_reminders (key_id, threshold, reminded_at)
+			VALUES ($1, $2, $3) ON CONFLICT (key_id, threshold) DO NOTHING`,
+			keyID, threshold, s.timeArg(at))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return false, translate("mark reminded", err)
 	}

@@ -29,7 +29,7 @@ func (s *Store) CreateSession(ctx context.Context, ss *store.Session) error {
 	if err != nil {
 		return translate("create session", err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO gatehouse_sessions (`+sessionColumns+`)
+	err = s.exec(ctx, `INSERT INTO gatehouse_sessions (`+sessionColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		ss.Digest[:], ss.UserID, ss.TenantID, sc, s.timeArg(ss.CreatedAt),
 		s.timeArg(ss.LastSeenAt), s.timeArg(ss.ExpiresAt))
@@ -46,7 +46,7 @@ func (s *Store) SessionByDigest(ctx context.Context, d store.Digest) (*store.Ses
 // TouchSession implements [store.SessionStore]; the last-seen time only
 // moves forward, and a missing session is not an error.
 func (s *Store) TouchSession(ctx context.Context, d store.Digest, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE gatehouse_sessions SET last_seen_at = $2
+	err := s.exec(ctx, `UPDATE gatehouse_sessions SET last_seen_at = $2
 		WHERE digest = $1 AND (last_seen_at IS NULL OR last_seen_at < $2)`, d[:], s.timeArg(at))
 	return translate("touch session", err)
 }

@@ -32,7 +32,7 @@ func (s *Store) RegisterSigningKey(ctx context.Context, k *store.SigningKey) err
 	if err != nil {
 		return translate("register signing key", err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO gatehouse_signing_keys (`+signingKeyColumns+`)
+	err = s.exec(ctx, `INSERT INTO gatehouse_signing_keys (`+signingKeyColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		k.KID, k.OwnerID, k.TenantID, k.Name, k.Algorithm, k.PublicKey, sc,
 		s.timeArg(k.CreatedAt), s.timeArg(k.ExpiresAt))
@@ -68,6 +68,6 @@ func (s *Store) ListSigningKeys(ctx context.Context, ownerID string) ([]*store.S
 // DeleteSigningKey implements [store.SigningKeyStore]; a missing KID is
 // not an error.
 func (s *Store) DeleteSigningKey(ctx context.Context, kid string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM gatehouse_signing_keys WHERE kid = $1`, kid)
+	err := s.exec(ctx, `DELETE FROM gatehouse_signing_keys WHERE kid = $1`, kid)
 	return translate("delete signing key", err)
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/gatehouse-go/gatehouse/store"
@@ -36,7 +37,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User) error {
 	if level == "" {
 		level = store.LevelMember
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO gatehouse_users (`+userColumns+`)
+	err = s.exec(ctx, `INSERT INTO gatehouse_users (`+userColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		u.ID, u.TenantID, store.NormalizeEmail(u.Email), u.Name, string(level), sc,
 		u.PasswordHash, s.timeArg(u.CreatedAt))
@@ -98,8 +99,13 @@ func (s *Store) UpdateUser(ctx context.Context, id string, up store.UserUpdate) 
 	if len(set) == 0 {
 		return s.UserByID(ctx, id)
 	}
-	u, err := scanUser(s.db.QueryRowContext(ctx, `UPDATE gatehouse_users SET `+strings.Join(set, ", ")+
-		` WHERE id = $1 RETURNING `+userColumns, w.args...))
+	var u *store.User
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRowContext(ctx, `UPDATE gatehouse_users SET `+strings.Join(set, ", ")+
+			` WHERE id = $1 RETURNING `+userColumns, w.args...))
+		return err
+	})
 	return u, translate("update user", err)
 }
 
@@ -107,6 +113,6 @@ func (s *Store) UpdateUser(ctx context.Context, id string, up store.UserUpdate) 
 // error. The user's keys and sessions are left to the caller (the admin
 // manager revokes keys, the session manager ends sessions).
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	_, err := s.db.ExecContext(ctx, `DELETE FROM gatehouse_users WHERE id = $1`, id)
+	err := s.exec(ctx, `DELETE FROM gatehouse_users WHERE id = $1`, id)
 	return translate("delete user", err)
 }
