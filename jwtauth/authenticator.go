@@ -283,6 +283,11 @@ func (a *Authenticator) verify(ctx context.Context, token string, now time.Time)
 	if strings.IndexByte(token, '\r') >= 0 || strings.IndexByte(token, '\n') >= 0 {
 		return nil, errMalformed
 	}
+	// Header and claims must be UTF-8 JSON that encoding/json reads as it
+	// is (see textOK), checked before any key is looked up.
+	if !textOK(token) {
+		return nil, errMalformed
+	}
 	// One allocation holds the verification's state, the principal of the
 	// default mapping and the cache entry.
 	e := &entry{v: verification{a: a, ctx: ctx, now: now}}
@@ -303,13 +308,13 @@ func (a *Authenticator) verify(ctx context.Context, token string, now time.Time)
 	if err != nil {
 		return nil, err
 	}
-	if len(v.iss.aud) > 0 {
-		switch ok, malformed := audienceOK(claims["aud"], v.iss.aud); {
-		case malformed:
-			return nil, errBadClaims
-		case !ok:
-			return nil, errBadAudience
-		}
+	// aud must be a string or an array of strings whether or not the
+	// issuer checks it.
+	switch ok, malformed := audienceOK(claims["aud"], v.iss.aud); {
+	case malformed:
+		return nil, errBadClaims
+	case !ok && len(v.iss.aud) > 0:
+		return nil, errBadAudience
 	}
 	if v.iss.maxLife > 0 && exp.Sub(now) > v.iss.maxLife+a.leeway {
 		return nil, errTooLongLived

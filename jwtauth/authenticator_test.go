@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,6 +24,9 @@ const (
 	idpIssuer   = "https://idp.example/"
 	loginIssuer = "https://login.example/"
 	apiAudience = "https://api.example"
+
+	// rsJSONHeader is a valid RS256 header naming the RSA key.
+	rsJSONHeader = `{"alg":"RS256","kid":"rsa1","typ":"JWT"}`
 )
 
 // newTestAuthenticator returns an authenticator for two issuers: an
@@ -120,6 +124,20 @@ func tokenCases() []tokenCase {
 	rsHdr := func(hdr map[string]any) func(*testing.T, *testKeys, time.Time) string {
 		return func(t *testing.T, k *testKeys, now time.Time) string {
 			return sign(t, jwt.SigningMethodRS256, k.rsa, hdr, claimsAt(now))
+		}
+	}
+	// rsJSON signs header and claims JSON written by hand with the RSA key:
+	// sub is the raw JSON of the sub member, extra raw members follow the
+	// valid claims.
+	rsJSON := func(hdr, sub, extra string) func(*testing.T, *testKeys, time.Time) string {
+		return func(t *testing.T, k *testKeys, now time.Time) string {
+			claims := fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":%s,"iat":%d,"exp":%d,"scope":"read write","jti":"jti-1"%s}`,
+				idpIssuer, apiAudience, sub, now.Unix(), now.Add(time.Hour).Unix(), extra)
+			return rawJSONToken(hdr, claims, func(input string) []byte {
+				s, err := jwt.SigningMethodRS256.Sign(input, k.rsa)
+				require.NoError(t, err)
+				return s
+			})
 		}
 	}
 	none := func(alg string, kid any) func(*testing.T, *testKeys, time.Time) string {
@@ -264,6 +282,48 @@ func tokenCases() []tokenCase {
 		{"aud array holding ours", rs(func(c jwt.MapClaims) { c["aud"] = []string{"x", "https://other.example"} }), ""},
 		{"aud array without ours", rs(func(c jwt.MapClaims) { c["aud"] = []string{"x", "y"} }), DetailBadAudience},
 		{"aud a number", rs(func(c jwt.MapClaims) { c["aud"] = 7 }), DetailBadClaims},
+		{"aud null is absent", rs(func(c jwt.MapClaims) { c["aud"] = nil }), DetailBadAudience},
+		{"aud empty array", rs(func(c jwt.MapClaims) { c["aud"] = []string{} }), DetailBadAudience},
+		// RFC 7519 section 4.1.3: a string or an array of strings, nothing
+		// else, wherever the odd element sits.
+		{"aud array, ours then a number", rs(func(c jwt.MapClaims) { c["aud"] = []any{apiAudience, 42} }), DetailBadClaims},
+		{"aud array, a number then ours", rs(func(c jwt.MapClaims) { c["aud"] = []any{42, apiAudience} }), DetailBadClaims},
+		{"aud array, ours then null", rs(func(c jwt.MapClaims) { c["aud"] = []any{apiAudience, nil} }), DetailBadClaims},
+		{"aud array, ours then a bool", rs(func(c jwt.MapClaims) { c["aud"] = []any{apiAudience, true} }), DetailBadClaims},
+		{"aud array, ours then an object", rs(func(c jwt.MapClaims) { c["aud"] = []any{apiAudience, map[string]any{"a": apiAudience}} }), DetailBadClaims},
+		{"aud array, ours then an array", rs(func(c jwt.MapClaims) { c["aud"] = []any{apiAudience, []string{apiAudience}} }), DetailBadClaims},
+		{"aud array, other then ours then a number", rs(func(c jwt.MapClaims) { c["aud"] = []any{"x", apiAudience, 1.5} }), DetailBadClaims},
+		{"aud an object", rs(func(c jwt.MapClaims) { c["aud"] = map[string]any{"aud": apiAudience} }), DetailBadClaims},
+		{"aud a bool", rs(func(c jwt.MapClaims) { c["aud"] = true }), DetailBadClaims},
+
+		// RFC 7515 section 5.2 and RFC 7519 section 7.2: the decoded header
+		// and claims must be UTF-8. encoding/json would read each bad
+		// sequence, and each lone surrogate escape, as U+FFFD, so that two
+		// different signed subjects could become one principal.
+		{"claims: invalid UTF-8 in sub", rsJSON(rsJSONHeader, "\"user-1\xff\"", ""), DetailMalformed},
+		{"claims: invalid UTF-8 in a member name", rsJSON(rsJSONHeader, `"user-1"`, ",\"n\xc3\":1"), DetailMalformed},
+		{"claims: overlong encoding", rsJSON(rsJSONHeader, "\"user-1\xc0\xaf\"", ""), DetailMalformed},
+		{"claims: UTF-8-encoded surrogate", rsJSON(rsJSONHeader, "\"user-1\xed\xa0\x80\"", ""), DetailMalformed},
+		{"claims: truncated sequence", rsJSON(rsJSONHeader, "\"user-1\xe2\x82\"", ""), DetailMalformed},
+		{"claims: code point past U+10FFFF", rsJSON(rsJSONHeader, "\"user-1\xf4\x90\x80\x80\"", ""), DetailMalformed},
+		{"header: invalid UTF-8", rsJSON("{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"x\":\"\xff\"}", `"user-1"`, ""), DetailMalformed},
+		{"claims: lone high surrogate escape", rsJSON(rsJSONHeader, `"user-1\ud800"`, ""), DetailMalformed},
+		{"claims: lone low surrogate escape", rsJSON(rsJSONHeader, `"user-1\udc00"`, ""), DetailMalformed},
+		{"claims: upper-case lone surrogate escape", rsJSON(rsJSONHeader, `"user-1\uDBFF"`, ""), DetailMalformed},
+		{"claims: surrogate escapes reversed", rsJSON(rsJSONHeader, `"user-1\udc00\ud800"`, ""), DetailMalformed},
+		{"claims: high surrogate escape then a letter escape", rsJSON(rsJSONHeader, `"user-1\ud800\u0041"`, ""), DetailMalformed},
+		{"claims: high surrogate escape then a letter", rsJSON(rsJSONHeader, `"user-1\ud83dx"`, ""), DetailMalformed},
+		{"claims: two high surrogate escapes", rsJSON(rsJSONHeader, `"user-1\ud83d\ud83d"`, ""), DetailMalformed},
+		{"claims: escaped backslash then a lone surrogate escape", rsJSON(rsJSONHeader, `"user-1"`, `,"note":"\\\ud800"`), DetailMalformed},
+		{"claims: lone surrogate escape in a member name", rsJSON(rsJSONHeader, `"user-1"`, `,"\udfffx":1`), DetailMalformed},
+		{"header: lone surrogate escape", rsJSON(`{"alg":"RS256","kid":"rsa1","x":"\ud800"}`, `"user-1"`, ""), DetailMalformed},
+		{"claims: escaped surrogate pair", rsJSON(rsJSONHeader, `"user-1"`, `,"name":"\ud83d\ude00 \uD83D\uDE00"`), ""},
+		{"claims: escaped backslash before u-d800", rsJSON(rsJSONHeader, `"user-1"`, `,"note":"\\ud800"`), ""},
+		{"claims: escaped U+FFFD and U+FFFD", rsJSON(rsJSONHeader, `"user-1"`, ",\"name\":\"\\ufffd \xef\xbf\xbd\""), ""},
+		{"claims: non-ASCII UTF-8", rsJSON(rsJSONHeader, `"user-1"`, `,"name":"José 東京 😀"`), ""},
+		{"claims over 1 KiB", rsJSON(rsJSONHeader, `"user-1"`, `,"pad":"`+strings.Repeat("é", 1000)+`"`), ""},
+		{"claims over 1 KiB, invalid UTF-8 at the end", rsJSON(rsJSONHeader, `"user-1"`, `,"pad":"`+strings.Repeat("é", 1000)+"\xff\""), DetailMalformed},
+		{"claims over 1 KiB, lone surrogate escape at the end", rsJSON(rsJSONHeader, `"user-1"`, `,"pad":"`+strings.Repeat("é", 1000)+`\ud800"`), DetailMalformed},
 
 		// Claims mapped to the principal.
 		{"sub missing", rs(func(c jwt.MapClaims) { delete(c, "sub") }), DetailBadClaims},
@@ -518,6 +578,58 @@ func TestIssuers(t *testing.T) {
 		require.NoError(t, err)
 	})
 }
+
+// TestAudienceShapeUnchecked checks that an issuer without an Audience,
+// which does not match "aud", still refuses one that is neither a string
+// nor an array of strings (RFC 7519 section 4.1.3), through Verify and
+// through the middleware.
+func TestAudienceShapeUnchecked(t *testing.T) {
+	clk := newClock()
+	k := keys(t)
+	a, err := New(Config{Now: clk.Now}, Issuer{Issuer: loginIssuer, Keys: MustStaticKeys(mustHMAC(t))})
+	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		aud    any // absentAud: no aud member
+		detail string
+	}{
+		{"absent", absentAud{}, ""},
+		{"null", nil, ""},
+		{"a string", "anything", ""},
+		{"an array of strings", []string{"x", "y"}, ""},
+		{"an empty array", []string{}, ""},
+		{"a number", 42, DetailBadClaims},
+		{"an object", map[string]any{"x": "y"}, DetailBadClaims},
+		{"a bool", false, DetailBadClaims},
+		{"a string then a number", []any{"x", 42}, DetailBadClaims},
+		{"a number then a string", []any{42, "x"}, DetailBadClaims},
+		{"a string then null", []any{"x", nil}, DetailBadClaims},
+		{"a string then an array", []any{"x", []string{"y"}}, DetailBadClaims},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := sign(t, jwt.SigningMethodHS256, k.hmac[:32], nil, with(clk.Now(), func(c jwt.MapClaims) {
+				c["iss"] = loginIssuer
+				c["aud"] = tt.aud
+				if _, absent := tt.aud.(absentAud); absent {
+					delete(c, "aud")
+				}
+			}))
+			p, err := a.Verify(context.Background(), tok)
+			w := serveToken(t, tok, a)
+			if tt.detail == "" {
+				require.NoError(t, err)
+				assert.Equal(t, "user-1", p.ID)
+				assert.Equal(t, http.StatusNoContent, w.Code)
+				return
+			}
+			assertRefused(t, err, tt.detail)
+			assertProblem(t, w, http.StatusUnauthorized, "invalid_token", tt.detail, tok)
+		})
+	}
+}
+
+type absentAud struct{}
 
 // countingSource counts key lookups.
 type countingSource struct {

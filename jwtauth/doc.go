@@ -67,7 +67,14 @@
 // implements no header extension. exp is
 // required; exp, nbf and iat are checked with a leeway of at most two
 // minutes; iss selects the issuer and aud is checked when configured; the
-// typ header is checked when Config.Type is set.
+// typ header is checked when Config.Type is set. aud must be a string or an
+// array of strings (RFC 7519 section 4.1.3), configured or not, and
+// whatever the order of its elements. The decoded header and claims must
+// be valid UTF-8 (RFC 7515 section 5.2, RFC 7519 section 7.2) without a
+// \u escape of a lone surrogate, which encoding/json would read as U+FFFD:
+// two different signed subjects never become one principal. This costs
+// first-seen tokens a second base64 decoding of header and claims; cached
+// tokens do not pay it.
 //
 // Refusals wrap gatehouse.ErrInvalidToken (401 invalid_token) with a reason
 // and a fixed detail that names the class of problem (expired, not yet

@@ -3,10 +3,14 @@ package jwtauth
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -68,6 +72,36 @@ func FuzzVerify(f *testing.F) {
 		claims["exp"] = now.Add(-2 * time.Hour).Unix()
 		f.Add(sign(f, c.m, c.key, map[string]any{"kid": c.kid}, claims))
 	}
+	// Tokens signed with the HMAC key that only the aud or text checks
+	// refuse, and one with an escaped surrogate pair that they let through.
+	hs := func(input string) []byte {
+		sig, err := jwt.SigningMethodHS256.Sign(input, fuzzSecret)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return sig
+	}
+	claims := func(aud, sub string) string {
+		return fmt.Sprintf(`{"iss":%q,"aud":%s,"sub":%s,"exp":%d,"scope":"read"}`, loginIssuer, aud, sub, now.Add(time.Hour).Unix())
+	}
+	const hdr = `{"alg":"HS256","kid":"hs"}`
+	aud := strconv.Quote(apiAudience)
+	for _, c := range []struct{ hdr, claims string }{
+		{hdr, claims("["+aud+",42]", `"u"`)},
+		{hdr, claims("[42,"+aud+"]", `"u"`)},
+		{hdr, claims("["+aud+",null]", `"u"`)},
+		{hdr, claims("{}", `"u"`)},
+		{hdr, claims(aud, "\"u\xff\"")},
+		{hdr, claims(aud, "\"u\xed\xa0\x80\"")},
+		{hdr, claims(aud, `"u\ud800"`)},
+		{hdr, claims(aud, `"u\udc00\ud800"`)},
+		{hdr, claims(aud, `"u\\ud800"`)},
+		{hdr, claims(aud, `"u\ud83d\ude00"`)},
+		{"{\"alg\":\"HS256\",\"kid\":\"hs\",\"x\":\"\xc3\"}", claims(aud, `"u"`)},
+		{`{"alg":"HS256","kid":"hs","x":"\udfff"}`, claims(aud, `"u"`)},
+	} {
+		f.Add(rawJSONToken(c.hdr, c.claims, hs))
+	}
 	f.Add("a.b.c")
 	f.Add("Bearer" + strings.Repeat(".", 1000))
 	a := fuzzAuthenticator(f)
@@ -77,6 +111,24 @@ func FuzzVerify(f *testing.F) {
 		if err == nil {
 			if p == nil || p.ID == "" || p.Kind != gatehouse.KindJWT {
 				t.Fatalf("accepted with a bad principal: %+v", p)
+			}
+			// Its header and claims are UTF-8, its aud a string or an
+			// array of strings.
+			for _, seg := range strings.SplitN(token, ".", 3)[:2] {
+				if b, err := base64.RawURLEncoding.DecodeString(seg); err != nil || !utf8.Valid(b) {
+					t.Fatalf("accepted a segment that is not UTF-8: %q", b)
+				}
+			}
+			switch aud := p.Claims["aud"].(type) {
+			case string:
+			case []any:
+				for _, e := range aud {
+					if _, ok := e.(string); !ok {
+						t.Fatalf("accepted aud %v", aud)
+					}
+				}
+			default:
+				t.Fatalf("accepted aud %v", aud)
 			}
 			// Verifying it again (a cache hit) gives the same principal.
 			p2, err := a.Verify(ctx, token)

@@ -76,10 +76,15 @@ func compileIssuer(in Issuer, many bool) (*issuer, error) {
 	}, nil
 }
 
-// audienceOK reports whether the aud claim v (a string or an array of
-// strings) holds one of want; a claim of another type is malformed.
+// audienceOK reports whether the aud claim v holds one of want, and
+// whether it is malformed. RFC 7519 section 4.1.3 allows a string or an
+// array of strings, nothing else: every element is read, also after a
+// match, so that the verdict does not depend on their order. An absent or
+// null aud holds no audience and is not malformed.
 func audienceOK(v any, want []string) (ok, malformed bool) {
 	switch a := v.(type) {
+	case nil:
+		return false, false
 	case string:
 		return slices.Contains(want, a), false
 	case []any:
@@ -88,13 +93,9 @@ func audienceOK(v any, want []string) (ok, malformed bool) {
 			if !isStr {
 				return false, true
 			}
-			if slices.Contains(want, s) {
-				return true, false
-			}
+			ok = ok || slices.Contains(want, s)
 		}
-		return false, false
-	case nil:
-		return false, false
+		return ok, false
 	}
 	return false, true
 }
