@@ -12,12 +12,13 @@ import (
 // routers whose handlers are not http.Handler (gin, for one): it checks r
 // and returns it with the principal in its context, telling the observer
 // as Handler does. With optional, a request without any credential is
-// returned as it is, as [Middleware.Optional] does. On an error the caller
-// refuses the request with [Middleware.Error] and stops.
+// returned as it is, as [Middleware.Optional] does (a credential in an
+// unsupported scheme is not "without any credential": it is refused). On an
+// error the caller refuses the request with [Middleware.Error] and stops.
 func (m *Middleware) Authenticate(r *http.Request, optional bool) (*http.Request, error) {
 	p, err := m.Check(r)
 	if err != nil {
-		if optional && errors.Is(err, gatehouse.ErrNoCredentials) {
+		if optional && errors.Is(err, gatehouse.ErrNoCredentials) && !errors.Is(err, ErrUnsupportedScheme) {
 			return r, nil
 		}
 		return nil, err

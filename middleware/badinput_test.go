@@ -72,12 +72,20 @@ func TestBadInputs(t *testing.T) {
 			status: 200, storeCalls: 1},
 		{name: "mixed-case scheme", header: func(k badInputKeys) []string { return []string{"bEaReR " + k.valid} },
 			status: 200, storeCalls: 1},
+		// A scheme no authenticator takes: 401 with a challenge that has
+		// no error code (RFC 6750 section 3.1), whatever the credential.
 		{name: "wrong scheme Token", header: func(k badInputKeys) []string { return []string{"Token " + k.valid} },
-			status: 401, code: "invalid_token"},
+			status: 401, code: "unauthenticated"},
 		{name: "wrong scheme Basic", header: func(k badInputKeys) []string { return []string{"Basic " + k.valid} },
-			status: 401, code: "invalid_token"},
+			status: 401, code: "unauthenticated"},
+		{name: "wrong scheme basic, lower case", header: raw("basic dXNlcjpwYXNz"), status: 401, code: "unauthenticated"},
 		{name: "scheme Bearers", header: func(k badInputKeys) []string { return []string{"Bearers " + k.valid} },
-			status: 401, code: "invalid_token"},
+			status: 401, code: "unauthenticated"},
+		{name: "wrong scheme with auth-params", header: raw(`Digest username="alice", realm="api", nonce="abc"`),
+			status: 401, code: "unauthenticated"},
+		{name: "wrong scheme, bytes no credential has", header: raw("Token a\x00b"), status: 401, code: "unauthenticated"},
+		// A Bearer credential that no authenticator takes is a bad token.
+		{name: "Bearer of no known shape", header: raw("Bearer abcdefghijklmnop"), status: 401, code: "invalid_token"},
 		{name: "two headers, both valid", header: func(k badInputKeys) []string { return []string{"Bearer " + k.valid, "Bearer " + k.valid} },
 			status: 400, code: "invalid_request"},
 		{name: "two headers, one empty", header: func(k badInputKeys) []string { return []string{"Bearer " + k.valid, ""} },
@@ -207,7 +215,13 @@ func TestBadInputs(t *testing.T) {
 			} else {
 				requireProblem(t, w, tt.status, tt.code)
 				if tt.status == http.StatusUnauthorized {
-					assert.NotEmpty(t, bearerChallenge(t, w).Params["realm"])
+					c := bearerChallenge(t, w)
+					assert.NotEmpty(t, c.Params["realm"])
+					if tt.code == "unauthenticated" {
+						assert.Equal(t, map[string]string{"realm": "api"}, c.Params, "no error code")
+					} else {
+						assert.Equal(t, tt.code, c.Params["error"])
+					}
 				}
 			}
 			assert.Equal(t, tt.storeCalls, f.probe.calls.Load(), "store calls")

@@ -26,6 +26,12 @@
 // query string or a form body; a request that tries (an access_token query
 // parameter) is refused with 400.
 //
+// A header credential in a scheme that no authenticator takes (Token, or
+// Basic without a Basic authenticator) gets 401 with the challenges and no
+// error code (RFC 6750 section 3.1), code "unauthenticated" and a detail
+// naming the schemes accepted ([ErrUnsupportedScheme]); a Bearer credential
+// that none takes is an invalid token.
+//
 // A header credential must be a token68 (RFC 9110 section 11.4); other
 // bytes get 401 "The credential holds characters that no valid credential
 // has". Authenticators may implement optional interfaces:

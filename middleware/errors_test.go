@@ -55,6 +55,18 @@ func TestErrorTable(t *testing.T) {
 			challenge: map[string]string{"realm": "api"},
 		},
 		{
+			name: "unsupported scheme",
+			setup: func(*testing.T, *fixture) (func(*http.Request), string) {
+				return authz("Token abc123def456"), "abc123def456"
+			},
+			status: http.StatusUnauthorized,
+			code:   "unauthenticated",
+			detail: "The Authorization scheme is not supported: use Bearer",
+			// RFC 6750 section 3.1: no error code for an unsupported
+			// authentication method.
+			challenge: map[string]string{"realm": "api"},
+		},
+		{
 			name: "two Authorization headers",
 			setup: func(t *testing.T, f *fixture) (func(*http.Request), string) {
 				key, _ := f.issue(t, apikey.Params{Scopes: []string{"projects:write"}})
@@ -360,9 +372,12 @@ func TestExtraChallenges(t *testing.T) {
 		mutate  func(*http.Request)
 		status  int
 		schemes []string
+		detail  string // when set, the detail, and no error code in the challenges
 	}{
 		{name: "no credentials", status: 401, schemes: []string{"Bearer", "Basic"}},
 		{name: "bad Basic", mutate: authz("Basic dXNlcjpwYXNz"), status: 401, schemes: []string{"Bearer", "Basic"}},
+		{name: "unsupported scheme", mutate: authz("Token abc"), status: 401, schemes: []string{"Bearer", "Basic"},
+			detail: "The Authorization scheme is not supported: use Bearer or Basic"},
 		{name: "invalid request", mutate: authz("Basic a", "Basic b"), status: 400, schemes: []string{"Bearer"}},
 		{name: "insufficient scope", mutate: bearer(key), status: 403, schemes: []string{"Bearer"}},
 	}
@@ -379,6 +394,11 @@ func TestExtraChallenges(t *testing.T) {
 				}
 			}
 			assert.Equal(t, tt.schemes, schemes)
+			if tt.detail != "" {
+				p := requireProblem(t, w, tt.status, "unauthenticated")
+				assert.Equal(t, tt.detail, p.Detail)
+				assert.Equal(t, map[string]string{"realm": "api"}, bearerChallenge(t, w).Params)
+			}
 		})
 	}
 }
@@ -418,6 +438,15 @@ func TestErrorHandler(t *testing.T) {
 			require.ErrorAs(t, err, &ge)
 			assert.ErrorIs(t, err, gatehouse.ErrNoCredentials)
 			assert.Equal(t, gatehouse.ReasonMissing, ge.Reason)
+		}},
+		{name: "unsupported scheme", mutate: authz("Token " + readKey), check: func(t *testing.T, err error) {
+			var ge *gatehouse.Error
+			require.ErrorAs(t, err, &ge)
+			assert.ErrorIs(t, err, gatehouse.ErrNoCredentials, "answered as no credentials")
+			assert.ErrorIs(t, err, middleware.ErrUnsupportedScheme, "told apart from no credentials")
+			assert.NotErrorIs(t, err, gatehouse.ErrInvalidToken)
+			assert.Equal(t, gatehouse.ReasonUnsupported, ge.Reason)
+			assert.Equal(t, "The Authorization scheme is not supported: use Bearer", ge.Detail)
 		}},
 		{name: "bad checksum", mutate: bearer(badChecksum(readKey)), check: func(t *testing.T, err error) {
 			var ge *gatehouse.Error
@@ -540,7 +569,9 @@ func TestOptional(t *testing.T) {
 		{name: "lower-case scheme", mutate: authz("bearer " + key), status: http.StatusOK, body: "hello usr_alice"},
 		{name: "bad checksum", mutate: bearer(badChecksum(key)), status: 401, code: "invalid_token"},
 		{name: "unknown key", mutate: bearer(unknown), status: 401, code: "invalid_token"},
-		{name: "unsupported scheme", mutate: authz("Digest abc"), status: 401, code: "invalid_token"},
+		// A credential is there, in a scheme no authenticator takes:
+		// refused, not served as anonymous, with no error code.
+		{name: "unsupported scheme", mutate: authz("Digest abc"), status: 401, code: "unauthenticated"},
 		{name: "empty header", mutate: authz(""), status: 400, code: "invalid_request"},
 		{name: "scheme only", mutate: authz("Bearer"), status: 400, code: "invalid_request"},
 		{name: "two headers", mutate: authz("Bearer "+key, "Bearer "+key), status: 400, code: "invalid_request"},
@@ -559,6 +590,9 @@ func TestOptional(t *testing.T) {
 				return
 			}
 			requireProblem(t, w, tt.status, tt.code)
+			if tt.code == "unauthenticated" {
+				assert.Equal(t, map[string]string{"realm": "api"}, bearerChallenge(t, w).Params)
+			}
 			assertNoLeak(t, w, key, unknown)
 		})
 	}

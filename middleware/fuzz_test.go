@@ -72,7 +72,7 @@ func FuzzParseAuthorization(f *testing.F) {
 		"", " ", "Bearer", "Bearer ", "Bearer abc", "bearer abc", "BASIC dXNlcjpwYXNz", "Bearer  a==",
 		"Bearer a=b", "Bearer ===", "Bearer a b", "Bearer\tabc", " Bearer abc", "Bearer abc \t",
 		"Bearer a\r\nX: y", "Bearer \x00", "Bëarer abc", "Bearer é", "Token cpx_live.abc", "Bearer \"abc\"",
-		"Bearer " + strings.Repeat(".", 200),
+		"Bearer " + strings.Repeat(".", 200), `Digest username="a", realm="b"`, "Token abc",
 	} {
 		f.Add(s)
 	}
@@ -146,6 +146,9 @@ func FuzzMiddleware(f *testing.F) {
 		{"Bearer " + fuzzKey[:len(fuzzKey)-1] + "A", "", fuzzHeader},
 		{"Bearer " + fuzzKey + "\n", "", fuzzHeader},
 		{"Basic dXNlcjpwYXNz", "", fuzzHeader},
+		{"Token " + fuzzKey, "", fuzzHeader},
+		{`Digest username="a", realm="api"`, "sid=" + fuzzSession, fuzzHeader},
+		{"Bearers " + fuzzKey, "", fuzzHeader | fuzzPost | fuzzCrossSite},
 		{"Bearer", "", fuzzHeader},
 		{"", "sid=" + fuzzSession, 0},
 		{"", "sid=" + fuzzSession, fuzzPost | fuzzCrossSite},
@@ -215,6 +218,10 @@ func FuzzMiddleware(f *testing.F) {
 		if w.Code == http.StatusUnauthorized || w.Code == http.StatusBadRequest {
 			c := bearerChallenge(t, w)
 			require.Equal(t, "api", c.Params["realm"])
+			// RFC 6750 section 3.1: no error code without a credential, or
+			// with one in a scheme nobody takes; one with a bad credential.
+			_, hasError := c.Params["error"]
+			require.Equal(t, p.Code != "unauthenticated", hasError, "challenge %v, code %q", c.Params, p.Code)
 		}
 		assertNoLeak(t, w, fuzzKey, fuzzKey[len(testPrefix):], fuzzSession)
 		if _, v, _ := strings.Cut(auth, " "); len(v) >= 16 && !strings.Contains(fuzzVocabulary, v) {
@@ -238,6 +245,7 @@ const fuzzVocabulary = `Bearer realm="api", error="invalid_request", error="inva
 	`The credential is too long ` +
 	`The credential holds characters that no valid credential has ` +
 	`The credential is not of a kind this service accepts ` +
+	`The Authorization scheme is not supported: use Bearer ` +
 	`Cross-origin request refused: a cookie-authenticated request must come from this site ` +
 	`Invalid or expired API key Invalid or expired session ` +
 	`The credential lacks a required scope: admin ` +

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/scopes"
@@ -13,6 +15,17 @@ import (
 // the gatehouse sentinel errors; use errors.Is and errors.As on it. An
 // ErrorHandler must never write err.Error() to the client.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+// ErrUnsupportedScheme is the cause of the refusal of a header credential
+// that no authenticator accepts, in a scheme other than Bearer and the
+// schemes of [Challenger]s: an authentication method the service does not
+// support. The refusal wraps [gatehouse.ErrNoCredentials] too, and the
+// default error handler answers it as it answers a request without
+// credentials (RFC 6750 section 3.1): 401, code "unauthenticated", the
+// challenges without an error code, and a detail naming the schemes
+// accepted. [Middleware.Optional] still refuses it: the client sent a
+// credential, and it was not used.
+var ErrUnsupportedScheme = errors.New("middleware: unsupported authorization scheme")
 
 // Config holds the optional settings of a [Middleware]. The zero value is
 // usable.
@@ -56,6 +69,11 @@ type Middleware struct {
 	matcher  *scopes.Matcher
 	cop      *http.CrossOriginProtection
 	observer Observer
+	// schemes are the Authorization schemes offered besides Bearer (the
+	// Challengers'), and unsupported the refusal of any other scheme that
+	// no authenticator accepts.
+	schemes     []string
+	unsupported *gatehouse.Error
 }
 
 // CookieAuthenticator is implemented by authenticators that read a cookie
@@ -123,17 +141,25 @@ func New(cfg Config, auths ...gatehouse.Authenticator) (*Middleware, error) {
 			m.cookies = append(m.cookies, name)
 		}
 	}
-	if m.onError == nil {
-		var extra []string
-		realm := cfg.Realm
-		if realm == "" {
-			realm = "api"
-		}
-		for _, a := range auths {
-			if c, ok := a.(Challenger); ok {
-				extra = append(extra, c.Challenge(realm))
+	realm := cfg.Realm
+	if realm == "" {
+		realm = "api"
+	}
+	var extra []string
+	for _, a := range auths {
+		if c, ok := a.(Challenger); ok {
+			ch := c.Challenge(realm)
+			extra = append(extra, ch)
+			scheme, _, _ := strings.Cut(ch, " ")
+			if isToken(scheme) && !strings.EqualFold(scheme, gatehouse.SchemeBearer) && !slices.ContainsFunc(m.schemes,
+				func(s string) bool { return strings.EqualFold(s, scheme) }) {
+				m.schemes = append(m.schemes, scheme)
 			}
 		}
+	}
+	m.unsupported = &gatehouse.Error{Err: gatehouse.ErrNoCredentials, Reason: gatehouse.ReasonUnsupported,
+		Detail: unsupportedDetail(m.schemes), Cause: ErrUnsupportedScheme}
+	if m.onError == nil {
 		pw, err := NewProblemWriter(ProblemConfig{Realm: cfg.Realm, ExtraChallenges: extra})
 		if err != nil {
 			return nil, err
@@ -189,10 +215,42 @@ func (m *Middleware) authenticate(r *http.Request, c gatehouse.Credential) (*gat
 			return p, err
 		}
 	}
+	if c.Source == gatehouse.SourceHeader && !m.offers(c.Scheme) {
+		// Nobody took it, and the challenges do not offer its scheme: an
+		// unsupported authentication method, whatever its bytes.
+		return nil, m.unsupported
+	}
 	if !checked && !isToken68(c.Value) {
 		return nil, errBadChars
 	}
 	return nil, errNotAccepted
+}
+
+// offers reports whether scheme is Bearer or the scheme of a Challenger.
+func (m *Middleware) offers(scheme string) bool {
+	if scheme == gatehouse.SchemeBearer {
+		return true
+	}
+	for _, s := range m.schemes {
+		if strings.EqualFold(s, scheme) {
+			return true
+		}
+	}
+	return false
+}
+
+// unsupportedDetail is the detail of the unsupported-scheme refusal:
+// Bearer, then the other schemes offered.
+func unsupportedDetail(schemes []string) string {
+	d := "The Authorization scheme is not supported: use " + gatehouse.SchemeBearer
+	for i, s := range schemes {
+		if i == len(schemes)-1 {
+			d += " or " + s
+		} else {
+			d += ", " + s
+		}
+	}
+	return d
 }
 
 // call runs one authenticator and turns a panic or a nil principal into a

@@ -43,12 +43,18 @@ type ProblemConfig struct {
 //
 //	error                     status  code                WWW-Authenticate
 //	ErrNoCredentials          401     unauthenticated     Bearer realm="api"
+//	  (ErrUnsupportedScheme)  401     unauthenticated     Bearer realm="api"
 //	ErrInvalidRequest         400     invalid_request     Bearer realm="api", error="invalid_request"
 //	ErrInvalidToken           401     invalid_token       Bearer realm="api", error="invalid_token"
 //	ErrInsufficientScope      403     insufficient_scope  Bearer realm="api", error="insufficient_scope", scope="..."
 //	ErrForbidden              403     forbidden           (none)
 //	ErrRateLimited            429     rate_limited        (none); Retry-After
 //	ErrUnavailable, other     503     unavailable         (none)
+//
+// A credential in a scheme no authenticator takes ([ErrUnsupportedScheme],
+// which wraps ErrNoCredentials) gets the answer to no credentials, as RFC
+// 6750 section 3.1 asks for an unsupported authentication method: no error
+// attribute; its detail names the schemes accepted.
 //
 // The detail member is the fixed sentence carried by a [*gatehouse.Error]
 // or a default per status; never an internal error string or the

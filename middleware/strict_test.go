@@ -49,7 +49,8 @@ func TestStrictSyntax(t *testing.T) {
 		header     string
 		wantStatus int
 		wantDetail string
-		wantCalls  int64 // calls of the Bearer authenticator's Authenticate
+		wantCalls  int64  // calls of the Bearer authenticator's Authenticate
+		wantCode   string // with wantDetail; "" for invalid_token
 	}{
 		{name: "strict, valid", strict: true, header: "Bearer good_token", wantStatus: http.StatusNoContent, wantCalls: 1},
 		{name: "strict, bad bytes refused after its refusal", strict: true, header: "Bearer bad\x01token",
@@ -65,8 +66,11 @@ func TestStrictSyntax(t *testing.T) {
 			wantStatus: http.StatusUnauthorized, wantDetail: badChars},
 		{name: "unclaimed scheme with bad bytes", strict: true, header: "Other bad\x01token",
 			wantStatus: http.StatusUnauthorized, wantDetail: badChars},
+		// A scheme nobody takes is an unsupported authentication method:
+		// no error code (RFC 6750 section 3.1).
 		{name: "unclaimed scheme", strict: true, header: "Other token",
-			wantStatus: http.StatusUnauthorized, wantDetail: "The credential is not of a kind this service accepts"},
+			wantStatus: http.StatusUnauthorized, wantDetail: "The Authorization scheme is not supported: use Bearer",
+			wantCode: "unauthenticated"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +99,11 @@ func TestStrictSyntax(t *testing.T) {
 			if tt.wantDetail == "" {
 				assert.Equal(t, tt.wantStatus, w.Code)
 			} else {
-				assert.Equal(t, tt.wantDetail, requireProblem(t, w, tt.wantStatus, "invalid_token").Detail)
+				code := tt.wantCode
+				if code == "" {
+					code = "invalid_token"
+				}
+				assert.Equal(t, tt.wantDetail, requireProblem(t, w, tt.wantStatus, code).Detail)
 			}
 			assert.Equal(t, tt.wantCalls, bearer.calls.Load())
 			for _, v := range after.seen {
