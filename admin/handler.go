@@ -24,6 +24,11 @@ type HandlerConfig struct {
 	Prefix string
 	// MaxBody caps request bodies, in bytes. Default 64 KiB.
 	MaxBody int64
+	// StoreTimeout bounds each request, authentication included: its
+	// store calls end by then, and a request that could not finish is
+	// answered 503. Default [middleware.DefaultStoreTimeout] (5 s);
+	// negative means none.
+	StoreTimeout time.Duration
 }
 
 // NewHandler returns the management API, authenticated by mw:
@@ -37,7 +42,8 @@ type HandlerConfig struct {
 //
 // Refusals are problem+json: 400 for malformed JSON or unknown members,
 // 422 with an "errors" member naming each invalid field, 403, 404 (also
-// for another tenant's keys), 503. Mount it on any router at Prefix.
+// for another tenant's keys), 503 (also when the store did not answer
+// within StoreTimeout). Mount it on any router at Prefix.
 func NewHandler(m *Manager, mw *middleware.Middleware, cfg HandlerConfig) (http.Handler, error) {
 	if m == nil || mw == nil {
 		return nil, errors.New("admin: nil manager or middleware")
@@ -62,7 +68,10 @@ func NewHandler(m *Manager, mw *middleware.Middleware, cfg HandlerConfig) (http.
 	mux.HandleFunc("POST "+p+"/{id}/rotate", h.rotate)
 	mux.HandleFunc(p, h.notAllowed)
 	mux.HandleFunc(p+"/", h.notAllowed)
-	return mw.Handler(mux), nil
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = middleware.DefaultStoreTimeout
+	}
+	return middleware.Timeout(cfg.StoreTimeout)(mw.Handler(mux)), nil
 }
 
 type handler struct {

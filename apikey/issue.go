@@ -11,6 +11,11 @@ import (
 
 // Params describes a key to issue.
 type Params struct {
+	// ID, when set, is the record's ID instead of a random one, for a key
+	// that must exist at most once (a bootstrap key that several processes
+	// may try to create together): a record with that ID already there is
+	// [store.ErrConflict], returned as it is.
+	ID          string
 	Name        string
 	Description string
 	OwnerID     string
@@ -48,8 +53,12 @@ func Issue(ctx context.Context, keys store.KeyStore, f Format, h *store.Hasher, 
 		if err != nil {
 			return "", nil, err
 		}
+		id := p.ID
+		if id == "" {
+			id = store.NewID("key")
+		}
 		rec := &store.Key{
-			ID:          store.NewID("key"),
+			ID:          id,
 			Digest:      h.Sum(key),
 			Prefix:      f.prefix,
 			Last4:       Last4(key),
@@ -67,7 +76,7 @@ func Issue(ctx context.Context, keys store.KeyStore, f Format, h *store.Hasher, 
 			rec.ExpiresAt = p.ExpiresAt.UTC()
 		}
 		err = keys.CreateKey(ctx, rec)
-		if errors.Is(err, store.ErrConflict) && attempt < 2 {
+		if errors.Is(err, store.ErrConflict) && attempt < 2 && p.ID == "" {
 			continue // an ID or digest collision: draw again
 		}
 		if err != nil {

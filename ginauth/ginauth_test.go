@@ -87,7 +87,7 @@ func TestGin(t *testing.T) {
 		{"any of admin or write", "DELETE", "/api/projects", "Bearer " + f.writer, 200, "", "user_w", ""},
 		{"any of, neither", "DELETE", "/api/projects", "Bearer " + f.reader, 403, "insufficient_scope", "", `error="insufficient_scope"`},
 		{"bad checksum", "GET", "/api/projects", "Bearer " + f.reader[:len(f.reader)-1] + "x", 401, "invalid_token", "", `error="invalid_token"`},
-		{"unsupported scheme", "GET", "/api/projects", "Basic abc", 401, "invalid_token", "", `error="invalid_token"`},
+		{"unsupported scheme", "GET", "/api/projects", "Basic abc", 401, "unauthenticated", "", `Bearer realm="gin"`},
 		{"empty bearer", "GET", "/api/projects", "Bearer ", 400, "invalid_request", "", `error="invalid_request"`},
 		{"optional, anonymous", "GET", "/public", "", 200, "", "", ""},
 		{"optional, authenticated", "GET", "/public", "Bearer " + f.reader, 200, "", "user_r", ""},

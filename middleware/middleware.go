@@ -47,6 +47,12 @@ type Config struct {
 	CrossOrigin *http.CrossOriginProtection
 	// Observer, when set, is told of every decision. Default none.
 	Observer Observer
+	// After, when set, wraps every handler passed to Handler and
+	// Optional, so that it runs after authentication, with the principal
+	// in the context, on every route this Middleware guards: a per-key
+	// rate limit, say. It is applied once, when the handler is built.
+	// Default none.
+	After func(http.Handler) http.Handler
 }
 
 // Observer receives authentication events. Implementations must be fast and
@@ -74,6 +80,7 @@ type Middleware struct {
 	// no authenticator accepts.
 	schemes     []string
 	unsupported *gatehouse.Error
+	after       func(http.Handler) http.Handler // Config.After
 }
 
 // CookieAuthenticator is implemented by authenticators that read a cookie
@@ -126,6 +133,7 @@ func New(cfg Config, auths ...gatehouse.Authenticator) (*Middleware, error) {
 		matcher:  cfg.Matcher,
 		cop:      cfg.CrossOrigin,
 		observer: cfg.Observer,
+		after:    cfg.After,
 	}
 	for i, a := range auths {
 		if a == nil {
@@ -282,6 +290,9 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 }
 
 func (m *Middleware) handler(next http.Handler, optional bool) http.Handler {
+	if m.after != nil {
+		next = m.after(next)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r2, err := m.Authenticate(r, optional)
 		if err != nil {

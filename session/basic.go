@@ -44,6 +44,11 @@ type BasicConfig struct {
 	// faster than the login form. Pass the handler's AccountThrottle to
 	// share the count. Default nil.
 	Throttle Throttle
+	// LoadTimeout bounds the store and throttle calls of one verification
+	// (shared by the concurrent requests with the same credentials, so it
+	// does not end when the first of them gives up): past it the request
+	// is a 503. Default 5 seconds.
+	LoadTimeout time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -66,6 +71,7 @@ type Basic struct {
 	apiKeys  gatehouse.Authenticator
 	throttle Throttle
 	now      func() time.Time
+	timeout  time.Duration
 	cacheMAC *store.Hasher // HMAC-SHA-256 under a per-process secret
 	group    singleflight.Group
 
@@ -111,6 +117,9 @@ func NewBasic(users store.UserStore, cfg BasicConfig) (*Basic, error) {
 	}
 	if b.now == nil {
 		b.now = time.Now
+	}
+	if b.timeout = cfg.LoadTimeout; b.timeout <= 0 {
+		b.timeout = 5 * time.Second
 	}
 	var secret [32]byte
 	if _, err := rand.Read(secret[:]); err != nil {
@@ -203,7 +212,9 @@ func (b *Basic) verify(ctx context.Context, k [32]byte, user, pass string, now t
 	email := store.NormalizeEmail(user)
 	// Concurrent requests with the same credentials share one argon2id run.
 	v, err, _ := b.group.Do(string(k[:]), func() (any, error) {
-		return b.verifyStore(context.WithoutCancel(ctx), email, pass)
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.timeout)
+		defer cancel()
+		return b.verifyStore(lctx, email, pass)
 	})
 	if err != nil {
 		return nil, err

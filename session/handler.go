@@ -56,6 +56,10 @@ type HandlerConfig struct {
 	CrossOrigin *http.CrossOriginProtection
 	// MaxBody caps request bodies, in bytes. Default 16 KiB.
 	MaxBody int64
+	// StoreTimeout bounds each request: its store and throttle calls end
+	// by then, and a request that could not finish is answered 503.
+	// Default [middleware.DefaultStoreTimeout] (5 s); negative means none.
+	StoreTimeout time.Duration
 	// MinPasswordLength is the shortest new password accepted by the
 	// password endpoint, in bytes. Default 8.
 	MinPasswordLength int
@@ -95,6 +99,7 @@ type Handler struct {
 	minPass  int
 	log      *slog.Logger
 	prefix   string
+	timeout  time.Duration
 	mux      *http.ServeMux
 }
 
@@ -106,7 +111,10 @@ func NewHandler(m *Manager, users store.UserStore, cfg HandlerConfig) (*Handler,
 	}
 	h := &Handler{m: m, users: users, hasher: cfg.Hasher, scopes: cfg.Scopes, account: cfg.AccountThrottle,
 		address: cfg.AddressThrottle, clientIP: cfg.ClientIP, onError: cfg.ErrorHandler, cop: cfg.CrossOrigin,
-		maxBody: cfg.MaxBody, minPass: cfg.MinPasswordLength, log: cfg.Logger, prefix: cfg.Prefix}
+		maxBody: cfg.MaxBody, minPass: cfg.MinPasswordLength, log: cfg.Logger, prefix: cfg.Prefix, timeout: cfg.StoreTimeout}
+	if h.timeout == 0 {
+		h.timeout = middleware.DefaultStoreTimeout
+	}
 	if h.prefix == "" {
 		h.prefix = "/api/auth"
 	}
@@ -182,6 +190,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := h.mux.Handler(r); pattern == "" {
 		problem(w, http.StatusNotFound, "not_found", "No such endpoint", nil)
 		return
+	}
+	if h.timeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 	}
 	h.mux.ServeHTTP(w, r)
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -55,6 +57,13 @@ type app struct {
 }
 
 func openApp(ctx context.Context, d dbFlags, e env) (*app, error) {
+	return openAppTimeout(ctx, d, e, 5*time.Second)
+}
+
+// openAppTimeout opens the database with timeout as the database's own
+// bound on a statement (and SQLite's busy timeout), and refuses to go on
+// when this process's pepper is not the one the database's keys use.
+func openAppTimeout(ctx context.Context, d dbFlags, e env, timeout time.Duration) (*app, error) {
 	dsn, err := d.resolve(e)
 	if err != nil {
 		return nil, err
@@ -78,8 +87,17 @@ func openApp(ctx context.Context, d dbFlags, e env) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := sqlstore.Open(ctx, dsn, sqlstore.Config{})
+	s, err := sqlstore.Open(ctx, dsn, sqlstore.Config{StatementTimeout: timeout, BusyTimeout: timeout})
 	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := s.CheckPepper(cctx, hasher); err != nil {
+		s.Close()
+		if errors.Is(err, sqlstore.ErrPepperMismatch) {
+			return nil, fmt.Errorf("GATEHOUSE_PEPPER: %w; give every process that shares this database the same GATEHOUSE_PEPPER (or none at all)", err)
+		}
 		return nil, err
 	}
 	return &app{db: s, format: format, hasher: hasher, policy: policy}, nil
@@ -132,10 +150,11 @@ func (a *app) Close() error { return a.db.Close() }
 // running servers learn of its changes through the store's feed.
 
 // manager returns a key manager over the database; keys, when set, is the
-// cache the server's authenticator reads.
-func (a *app) manager(keys store.KeyStore) (*admin.Manager, error) {
+// cache the server's authenticator reads; log receives the audit events
+// (nil: slog.Default()).
+func (a *app) manager(keys store.KeyStore, log *slog.Logger) (*admin.Manager, error) {
 	if keys == nil {
 		keys = a.db
 	}
-	return admin.NewManager(keys, a.db, a.format, admin.Config{Hasher: a.hasher, Policy: a.policy})
+	return admin.NewManager(keys, a.db, a.format, admin.Config{Hasher: a.hasher, Policy: a.policy, Logger: log})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/apikey"
 	"github.com/gatehouse-go/gatehouse/jwtauth"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/observe"
 	"github.com/gatehouse-go/gatehouse/proxy"
 	"github.com/gatehouse-go/gatehouse/ratelimit"
 	"github.com/gatehouse-go/gatehouse/session"
@@ -37,6 +38,9 @@ func serve(ctx context.Context, args []string, e env) error {
 	trusted := fs.String("trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	redisAddr := fs.String("redis", "", "host:port of a Redis that holds rate limits and login failure counts, shared by every instance (default $GATEHOUSE_REDIS; none: in memory)")
 	redisPrefix := fs.String("redis-prefix", "gatehouse:rl:", "prefix of the Redis keys, one per application sharing a Redis")
+	keyRate := fs.String("key-rate-limit", "off", `requests per API key (per principal for sessions and tokens), after authentication; a key's own metadata rate_limit overrides it ("1000/1m"; "off": only keys with their own limit are limited)`)
+	storeTimeout := fs.Duration("store-timeout", 5*time.Second, "bound on every request that needs the database: past it the answer is 503")
+	staleOK := fs.Bool("stale-if-unavailable", false, "while neither the invalidation feed nor the database answers, serve cached keys and sessions until their TTL (1 min) instead of answering 503")
 	if err := parseFlags(fs, args, ""); err != nil {
 		return err
 	}
@@ -44,8 +48,15 @@ func serve(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	opts.basic = *basic
+	if *storeTimeout <= 0 {
+		return fmt.Errorf("%w: --store-timeout must be positive", errUsage)
+	}
+	if err := opts.keyRateLimit(*keyRate); err != nil {
+		return err
+	}
+	opts.basic, opts.storeTimeout = *basic, *storeTimeout
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	routeRedisLogs(log)
 	if *redisAddr == "" {
 		*redisAddr = e.getenv("GATEHOUSE_REDIS")
 	}
@@ -57,23 +68,25 @@ func serve(ctx context.Context, args []string, e env) error {
 		defer closeRedis()
 	}
 
-	a, err := openApp(ctx, d, e)
+	a, err := openAppTimeout(ctx, d, e, *storeTimeout)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	keys, err := store.NewKeyCache(a.db, store.CacheConfig{})
+	cacheCfg := store.CacheConfig{LoadTimeout: *storeTimeout, StaleIfUnavailable: *staleOK}
+	keys, err := store.NewKeyCache(a.db, cacheCfg)
 	if err != nil {
 		return err
 	}
-	sessions, err := store.NewSessionCache(a.db, store.CacheConfig{})
+	sessions, err := store.NewSessionCache(a.db, cacheCfg)
 	if err != nil {
 		return err
 	}
 	// Keys and sessions changed by other processes (the CLI revoking a key,
 	// another instance logging a user out) are dropped from this one's
-	// caches through the store's feed.
-	watcher, err := a.db.Watch(ctx, sqlstore.Invalidators(keys, sessions), sqlstore.WatchConfig{})
+	// caches through the store's feed; while it is down, cached records
+	// older than a second are read again (see sqlstore.Store.Watch).
+	watcher, err := a.db.Watch(ctx, sqlstore.Invalidators(keys, sessions), sqlstore.WatchConfig{Observer: observe.NewSlog(log, nil)})
 	if err != nil {
 		return fmt.Errorf("invalidation feed: %w", err)
 	}
@@ -117,7 +130,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	}()
 	defer func() { stopBG(); wg.Wait() }()
 
-	if err := bootstrap(ctx, a, keys, e, bound); err != nil {
+	if err := bootstrap(ctx, a, keys, e, bound, log); err != nil {
 		return err
 	}
 	srv := &http.Server{
@@ -136,7 +149,8 @@ func serve(ctx context.Context, args []string, e env) error {
 		mode = "proxy to " + opts.upstream.Redacted()
 	}
 	log.Info("serving", "addr", "http://"+bound, "mode", mode, "db", a.db.Dialect(), "login", "http://"+bound+"/api/auth/login",
-		"basic", *basic, "rate_limit", *rate, "limits_in", opts.limitsIn())
+		"basic", *basic, "rate_limit", *rate, "key_rate_limit", *keyRate, "limits_in", opts.limitsIn(),
+		"store_timeout", *storeTimeout, "stale_if_unavailable", *staleOK)
 	if e.ready != nil {
 		e.ready(bound)
 	}
@@ -161,10 +175,16 @@ func logErr(log *slog.Logger, what string) func(error) {
 	return func(err error) { log.Error(what+" failed", "err", err) }
 }
 
+// bootstrapKeyID is the ID of the bootstrap admin key: fixed, so that of
+// several instances starting together on an empty database exactly one
+// creates it (the others' inserts conflict).
+const bootstrapKeyID = "key_bootstrap"
+
 // bootstrap, on a database with no key at all, creates the super admin
 // user "admin" (if missing) and an admin key with every demo scope, and
-// prints the key once with a curl line.
-func bootstrap(ctx context.Context, a *app, keys store.KeyStore, e env, addr string) error {
+// prints the key once with a curl line. Instances that lose the race to
+// create it print nothing.
+func bootstrap(ctx context.Context, a *app, keys store.KeyStore, e env, addr string, log *slog.Logger) error {
 	existing, _, err := a.db.ListKeys(ctx, store.KeyFilter{IncludeRevoked: true, Limit: 1})
 	if err != nil {
 		return err
@@ -178,9 +198,13 @@ func bootstrap(ctx context.Context, a *app, keys store.KeyStore, e env, addr str
 		return err
 	}
 	key, rec, err := apikey.Issue(ctx, keys, a.format, a.hasher, apikey.Params{
-		Name: "bootstrap admin", Description: "created by gatehouse serve on an empty database",
+		ID: bootstrapKeyID, Name: "bootstrap admin", Description: "created by gatehouse serve on an empty database",
 		Scopes: demoScopes, OwnerID: "admin", CreatedBy: "gatehouse serve",
 	})
+	if errors.Is(err, store.ErrConflict) {
+		log.Info("another instance created the bootstrap admin key", "key_id", bootstrapKeyID)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -238,6 +262,12 @@ type apiOptions struct {
 	clientIP *ratelimit.ClientIP
 	limiter  ratelimit.Limiter
 	shared   bool // limiter is Redis: login failures are counted there too
+
+	// Per key after authentication: keyRate is the default (nil: only
+	// keys with their own metadata rate_limit are limited).
+	keyRate *ratelimit.Policy
+
+	storeTimeout time.Duration // bound on a request's store calls
 }
 
 // sessionScopes are the scopes of a login session (and a Basic request):
@@ -273,11 +303,15 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
+	addresses, err := opts.addressThrottle()
+	if err != nil {
+		return nil, err
+	}
 	// Personal access tokens: JWTs signed with keys users registered
 	// (gatehouse pat create), verified against the registrations.
 	// A registration deleted by another process (gatehouse pat delete)
 	// stops working here within RecheckInterval.
-	registered, err := jwtauth.NewRegisteredKeys(a.db, jwtauth.RegisteredKeysConfig{RecheckInterval: patRecheck})
+	registered, err := jwtauth.NewRegisteredKeys(a.db, jwtauth.RegisteredKeysConfig{RecheckInterval: patRecheck, LoadTimeout: opts.storeTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -288,26 +322,35 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	}
 	auths := []gatehouse.Authenticator{auth, pats, sm}
 	if opts.basic {
-		b, err := session.NewBasic(a.db, session.BasicConfig{Hasher: passwords, Scopes: sessionScopes, APIKeys: auth, Throttle: accounts})
+		b, err := session.NewBasic(a.db, session.BasicConfig{Hasher: passwords, Scopes: sessionScopes, APIKeys: auth, Throttle: accounts,
+			LoadTimeout: opts.storeTimeout})
 		if err != nil {
 			return nil, err
 		}
 		auths = append(auths, b)
 	}
-	m, err := middleware.New(middleware.Config{Realm: "gatehouse", Observer: admin.NewAuditObserver(log, opts.clientAddr)}, auths...)
+	// Per-key limits run after authentication on every route the
+	// middleware guards; their refusals go through its error handler.
+	var m *middleware.Middleware
+	perKey, err := opts.perKey(func(w http.ResponseWriter, r *http.Request, err error) { m.Error(w, r, err) }, log)
+	if err != nil {
+		return nil, err
+	}
+	m, err = middleware.New(middleware.Config{Realm: "gatehouse", Observer: admin.NewAuditObserver(log, opts.clientAddr), After: perKey}, auths...)
 	if err != nil {
 		return nil, err
 	}
 	login, err := session.NewHandler(sm, a.db, session.HandlerConfig{Hasher: passwords, Scopes: sessionScopes,
-		AccountThrottle: accounts, ErrorHandler: m.Error, Logger: log, ClientIP: opts.clientAddr})
+		AccountThrottle: accounts, AddressThrottle: addresses, ErrorHandler: m.Error, Logger: log, ClientIP: opts.clientAddr,
+		StoreTimeout: opts.storeTimeout})
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := a.manager(keys)
+	mgr, err := a.manager(keys, log)
 	if err != nil {
 		return nil, err
 	}
-	mgmt, err := admin.NewHandler(mgr, m, admin.HandlerConfig{})
+	mgmt, err := admin.NewHandler(mgr, m, admin.HandlerConfig{StoreTimeout: opts.storeTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +367,11 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 		}
 		mux.Handle("/", px)
 	} else {
-		mux.Handle("/", newDemo(m))
+		// The demo API streams nothing: the whole request, authentication
+		// included, ends with the store bound. (In proxy mode the bound
+		// applies to authentication through the caches' LoadTimeout, not to
+		// the upstream's answer.)
+		mux.Handle("/", middleware.Timeout(opts.storeTimeout)(newDemo(m)))
 	}
 	if opts.rate == nil {
 		return mux, nil

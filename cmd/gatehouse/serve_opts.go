@@ -8,10 +8,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/proxy"
 	"github.com/gatehouse-go/gatehouse/ratelimit"
 	"github.com/gatehouse-go/gatehouse/ratelimit/redisrate"
@@ -76,6 +79,51 @@ func (o *apiOptions) useRedis(addr, prefix string, log *slog.Logger) (func(), er
 	return func() { rdb.Close() }, nil
 }
 
+// keyRateLimit reads --key-rate-limit: a policy, or "off".
+func (o *apiOptions) keyRateLimit(v string) error {
+	if v == "off" {
+		return nil
+	}
+	p, err := ratelimit.ParsePolicy("per-key", v)
+	if err != nil {
+		return fmt.Errorf("%w: --key-rate-limit: %v", errUsage, err)
+	}
+	o.keyRate = p
+	return nil
+}
+
+// perKey returns the per-key limit that runs after authentication: each
+// API key (or, for sessions and tokens, each principal) spends from its own
+// bucket, in Redis when the limits are shared, under the key's own
+// metadata rate_limit or the --key-rate-limit default. Without a default,
+// only keys with a limit of their own are limited.
+func (o *apiOptions) perKey(onError ratelimit.ErrorHandler, log *slog.Logger) (func(http.Handler) http.Handler, error) {
+	def := o.keyRate
+	if def == nil {
+		// Only the name of the bucket's policy: requests whose principal
+		// has no limit of its own skip the limiter below.
+		def = ratelimit.MustPolicy("per-key", 1, time.Second, 0)
+	}
+	own := ratelimit.MetadataPolicy(ratelimit.MetadataConfig{Logger: log})
+	rl, err := ratelimit.New(o.limiter, def, ratelimit.ByKeyID, ratelimit.Config{Policy: own, ErrorHandler: onError})
+	if err != nil {
+		return nil, err
+	}
+	if o.keyRate != nil {
+		return rl.Handler, nil
+	}
+	return func(next http.Handler) http.Handler {
+		limited := rl.Handler(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if p, ok := gatehouse.FromContext(r.Context()); ok && p.Metadata[ratelimit.MetadataKey] != "" {
+				limited.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}, nil
+}
+
 func (o *apiOptions) limitsIn() string {
 	if o.shared {
 		return "redis"
@@ -98,6 +146,21 @@ func (o *apiOptions) clientAddr(r *http.Request) string {
 	return host
 }
 
+// addressThrottle counts login failures per client address: nil (the
+// session handler's in-memory default: 20 free failures, then doubling
+// delays) unless the limits are shared, then in Redis with the same
+// allowance, so that every instance sees one count per address.
+func (o *apiOptions) addressThrottle() (session.Throttle, error) {
+	if !o.shared {
+		return nil, nil
+	}
+	t, err := ratelimit.NewThrottle(o.limiter, ratelimit.MustPolicy("login-address", 20, 15*time.Minute, 0), ratelimit.ThrottleConfig{})
+	if err != nil {
+		return nil, err
+	}
+	return session.NewLimiterThrottle(t, session.LimiterThrottleConfig{Scope: "login-address", RefundOnSuccess: true})
+}
+
 // accountThrottle counts login failures per account: in memory, with
 // doubling delays, or in Redis when the limits are shared.
 func (o *apiOptions) accountThrottle() (session.Throttle, error) {
@@ -113,4 +176,28 @@ func (o *apiOptions) accountThrottle() (session.Throttle, error) {
 		return nil, err
 	}
 	return session.NewLimiterThrottle(t, session.LimiterThrottleConfig{Scope: "login-account", HardCap: hardCap})
+}
+
+// redisLog is where go-redis's own messages go: the logger of the latest
+// serve, at Debug. go-redis prints a line for every failed dial, once a
+// second during an outage; redisrate already logs the outage once when it
+// starts and once when it ends, so these are detail for debugging.
+var (
+	redisLog     atomic.Pointer[slog.Logger]
+	redisLogOnce sync.Once
+)
+
+type redisLogger struct{}
+
+func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	if l := redisLog.Load(); l != nil && l.Enabled(ctx, slog.LevelDebug) {
+		l.DebugContext(ctx, "redis client", "message", fmt.Sprintf(format, v...))
+	}
+}
+
+// routeRedisLogs sends go-redis's messages to log (a process-wide setting
+// of go-redis, hence the latest serve's logger).
+func routeRedisLogs(log *slog.Logger) {
+	redisLog.Store(log)
+	redisLogOnce.Do(func() { redis.SetLogger(redisLogger{}) })
 }
