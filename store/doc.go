@@ -17,7 +17,10 @@
 // for unknown digests; concurrent misses of one digest make one store call;
 // revocations and updates made through the cache drop the entry at once in
 // this process, and [KeyCache.Invalidate] lets an invalidation feed (the SQL
-// store's) do the same for changes made by other processes. When no feed
-// reaches a process, a change made elsewhere is seen after at most
-// CacheConfig.TTL.
+// store's) do the same for changes made by other processes. A cache that a
+// feed keeps ([KeyCache.FeedAlive]) reads a record older than
+// CacheConfig.RevalidateAfter (1 s) again while the feed is silent, and
+// answers the store's error (503) if that read fails, unless
+// CacheConfig.StaleIfUnavailable. When no feed was ever attached, a change
+// made elsewhere is seen after at most CacheConfig.TTL.
 package store

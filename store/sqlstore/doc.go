@@ -36,11 +36,19 @@
 // pg_notify('gatehouse_keys', <hex digest>), on SQLite by appending the
 // digest to the gatehouse_key_changes table. [Store.Watch] follows that
 // feed and drops the changed keys from a cache: within a few milliseconds
-// on PostgreSQL, within WatchConfig.PollInterval (250 ms) on SQLite. When
-// the feed is down (a lost connection, an unreadable file) a cache may
-// serve a changed key for at most its TTL (store.CacheConfig.TTL, 1
-// minute by default); when the feed comes back the watcher drops the whole
-// cache, because events may have been missed.
+// on PostgreSQL, within WatchConfig.PollInterval (250 ms) on SQLite. Each
+// heartbeat of the feed vouches for the cache; when the feed is down (a
+// lost or hung connection, an unreadable file) the cache reads a record
+// older than 1 s again from the store before serving it, so a change still
+// reaches every process that can reach the database within 1 s. When the
+// feed comes back the watcher drops the whole cache, because events may
+// have been missed. Outages are reported once when they start and once
+// when they end to WatchConfig.Observer.
+//
+// Every call ends with its context, and every write runs in a transaction
+// fenced against a late COMMIT (see [Store]); [Config.StatementTimeout]
+// is the database's own bound. [Store.CheckPepper] keeps processes with
+// different peppers off one database.
 //
 // A process that changes keys through a store.KeyCache drops them from
 // that cache at once, before the call returns; the feed is for the others.
