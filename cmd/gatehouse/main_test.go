@@ -50,34 +50,47 @@ func cli(t *testing.T, vars map[string]string, args ...string) (code int, stdout
 }
 
 // startServer runs `gatehouse serve` on a free port, with extra flags,
-// until the test ends.
+// until the test ends, and returns its base URL and standard output.
 func startServer(t *testing.T, vars map[string]string, extra ...string) (base string, out *syncBuffer) {
 	t.Helper()
+	i := startInstance(t, vars, extra...)
+	return i.base, i.stdout
+}
+
+// instance is one running serve.
+type instance struct {
+	base           string
+	stdout, stderr *syncBuffer
+}
+
+// startInstance runs `gatehouse serve` with vars and extra flags on a free
+// loopback port until the test ends, and checks then that it exits 0.
+func startInstance(t *testing.T, vars map[string]string, extra ...string) instance {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	e, out, _ := testEnv(vars)
+	e, out, errOut := testEnv(vars)
 	ready := make(chan string, 1)
 	e.ready = func(addr string) { ready <- addr }
 	done := make(chan int, 1)
-	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
-	go func() { done <- run(ctx, args, e) }()
+	go func() { done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...), e) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
 		case code := <-done:
-			assert.Equal(t, 0, code, "serve exit status")
-		case <-time.After(15 * time.Second):
+			assert.Equal(t, 0, code, "serve exit status: %s", errOut.String())
+		case <-time.After(30 * time.Second):
 			t.Error("serve did not shut down")
 		}
 	})
 	select {
 	case addr := <-ready:
-		return "http://" + addr, out
+		return instance{"http://" + addr, out, errOut}
 	case code := <-done:
-		t.Fatalf("serve exited with %d", code)
+		t.Fatalf("serve exited with %d: %s", code, errOut.String())
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	return "", nil
+	return instance{}
 }
 
 func get(t *testing.T, url, key string) (int, string) {

@@ -29,40 +29,6 @@ import (
 // Redis), each reaching the database through a TCP proxy the test holds,
 // hangs and resets, as an operator cutting the network would.
 
-// instance is one running serve.
-type instance struct {
-	base           string
-	stdout, stderr *syncBuffer
-}
-
-// startInstance runs serve with vars and flags until the test ends.
-func startInstance(t *testing.T, vars map[string]string, extra ...string) instance {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	e, out, errOut := testEnv(vars)
-	ready := make(chan string, 1)
-	e.ready = func(addr string) { ready <- addr }
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...), e) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
-	select {
-	case addr := <-ready:
-		return instance{"http://" + addr, out, errOut}
-	case code := <-done:
-		t.Fatalf("serve exited with %d: %s", code, errOut.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
-	return instance{}
-}
-
 // pgThroughProxy returns a fresh database's DSN and a proxy in front of
 // it; proxied is the DSN through the proxy.
 func pgThroughProxy(t *testing.T) (direct string, newProxy func() (string, *testproxy.Proxy)) {

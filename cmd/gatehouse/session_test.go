@@ -36,30 +36,8 @@ func cliStdin(t *testing.T, vars map[string]string, stdin string, args ...string
 // port until the test ends, and returns its base URL and log.
 func startServe(t *testing.T, vars map[string]string, extra ...string) (base string, log *syncBuffer) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	e, _, errOut := testEnv(vars)
-	ready := make(chan string, 1)
-	e.ready = func(addr string) { ready <- addr }
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...), e) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			assert.Equal(t, 0, code, "serve exit status: %s", errOut.String())
-		case <-time.After(15 * time.Second):
-			t.Error("serve did not shut down")
-		}
-	})
-	select {
-	case addr := <-ready:
-		return "http://" + addr, errOut
-	case code := <-done:
-		t.Fatalf("serve exited with %d: %s", code, errOut.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
-	return "", nil
+	i := startInstance(t, vars, extra...)
+	return i.base, i.stderr
 }
 
 func send(t *testing.T, c *http.Client, method, url, body string, header ...string) (int, http.Header, string) {
