@@ -16,6 +16,7 @@ govulncheck=${GOVULNCHECK:-govulncheck}
 modules=("$@")
 [ ${#modules[@]} -gt 0 ] || modules=(.)
 snapshot=${VULNDB:-../shared/vulndb}
+[[ $snapshot = /* ]] || snapshot=$PWD/$snapshot
 
 online() {
   command -v curl >/dev/null && curl -sf -o /dev/null --max-time 15 https://vuln.go.dev/index/db.json
@@ -25,7 +26,7 @@ db=()
 if online; then
   echo "govulncheck: database vuln.go.dev (online)"
 elif [ -f "$snapshot/index/db.json" ]; then
-  snapshot=$(cd "$snapshot" && pwd)
+  snapshot=$(cd "$snapshot" && pwd -P)
   modified=$(sed -n 's/.*"modified" *: *"\([^"]*\)".*/\1/p' "$snapshot/index/db.json")
   [ -n "$modified" ] || { echo "!! govulncheck: $snapshot/index/db.json has no modified date" >&2; exit 1; }
   echo "govulncheck: vuln.go.dev cannot be reached; database: the offline snapshot in $snapshot," \
