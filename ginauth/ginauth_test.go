@@ -86,7 +86,7 @@ func TestGin(t *testing.T) {
 		{"writer creates", "POST", "/api/projects", "Bearer " + f.writer, 200, "", "user_w", ""},
 		{"any of admin or write", "DELETE", "/api/projects", "Bearer " + f.writer, 200, "", "user_w", ""},
 		{"any of, neither", "DELETE", "/api/projects", "Bearer " + f.reader, 403, "insufficient_scope", "", `error="insufficient_scope"`},
-		{"bad checksum", "GET", "/api/projects", "Bearer " + f.reader[:len(f.reader)-1] + "x", 401, "invalid_token", "", `error="invalid_token"`},
+		{"bad checksum", "GET", "/api/projects", "Bearer " + flipLast(f.reader), 401, "invalid_token", "", `error="invalid_token"`},
 		{"unsupported scheme", "GET", "/api/projects", "Basic abc", 401, "unauthenticated", "", `Bearer realm="gin"`},
 		{"empty bearer", "GET", "/api/projects", "Bearer ", 400, "invalid_request", "", `error="invalid_request"`},
 		{"optional, anonymous", "GET", "/public", "", 200, "", "", ""},
@@ -150,4 +150,14 @@ func TestRequireScopesInvalid(t *testing.T) {
 	_, err = ginauth.RequireAnyScope(m, `bad"scope`)
 	assert.Error(t, err)
 	assert.Panics(t, func() { ginauth.MustRequireScopes(m) })
+}
+
+// flipLast changes the last character of key to another base62 one, so
+// that its checksum fails whatever that character was.
+func flipLast(key string) string {
+	c := byte('x')
+	if key[len(key)-1] == c {
+		c = 'y'
+	}
+	return key[:len(key)-1] + string(c)
 }

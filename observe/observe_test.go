@@ -92,7 +92,7 @@ func TestCountersAndLogs(t *testing.T) {
 		{"no credentials", "", false, 401},
 		{"unknown key: a miss", "Bearer " + unknown, false, 401},
 		{"unknown key again: a negative hit", "Bearer " + unknown, false, 401},
-		{"bad checksum: no lookup", "Bearer " + r.key[:len(r.key)-1] + "0", false, 401},
+		{"bad checksum: no lookup", "Bearer " + badChecksum(r.key), false, 401},
 		{"cached key while the store is down", "Bearer " + r.key, true, 200},
 	}
 	for _, s := range steps {
@@ -185,4 +185,14 @@ func keys(m map[string]uint64) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// badChecksum changes the last character of key, so that its checksum no
+// longer matches whatever that character was.
+func badChecksum(key string) string {
+	last := byte('0')
+	if key[len(key)-1] == '0' {
+		last = '1'
+	}
+	return key[:len(key)-1] + string(last)
 }

@@ -28,7 +28,7 @@ func TestRouter(t *testing.T) {
 		{"no key", "GET", "/projects/7", "", 401, "unauthenticated"},
 		{"reader reads", "GET", "/projects/7", key, 200, ""},
 		{"reader cannot delete", "DELETE", "/projects/7", key, 403, "insufficient_scope"},
-		{"bad checksum", "GET", "/projects/7", key[:len(key)-1] + "x", 401, "invalid_token"},
+		{"bad checksum", "GET", "/projects/7", flipLast(key), 401, "invalid_token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,4 +53,14 @@ func TestRouter(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		assert.JSONEq(t, `{"id":"7","viewer":"user_1"}`, rec.Body.String())
 	})
+}
+
+// flipLast changes the last character of key to another base62 one, so
+// that its checksum fails whatever that character was.
+func flipLast(key string) string {
+	c := byte('x')
+	if key[len(key)-1] == c {
+		c = 'y'
+	}
+	return key[:len(key)-1] + string(c)
 }

@@ -174,7 +174,7 @@ func TestMain(m *testing.M) {
 	}
 	// Every Store and Watcher a test opens is closed by then: no goroutine
 	// may outlive the tests.
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/gatehouse-go/gatehouse/store.runCoarseClock"))
+	goleak.VerifyTestMain(m)
 }
 
 func revokeChild(path, id string) int {
