@@ -20,6 +20,10 @@ var (
 		Detail: "The Authorization header has a scheme but no credential"}
 	errQueryToken = &gatehouse.Error{Err: gatehouse.ErrInvalidRequest, Reason: gatehouse.ReasonMalformed,
 		Detail: "Credentials are not accepted in the query string: send them in the Authorization header"}
+	errTwoPlaces = &gatehouse.Error{Err: gatehouse.ErrInvalidRequest, Reason: gatehouse.ReasonMalformed,
+		Detail: "Send one credential, in one header: the request carries credentials in more than one place"}
+	errEmptyKeyHeader = &gatehouse.Error{Err: gatehouse.ErrInvalidRequest, Reason: gatehouse.ReasonMalformed,
+		Detail: "The API key header is empty"}
 	errTwoCookies = &gatehouse.Error{Err: gatehouse.ErrInvalidRequest, Reason: gatehouse.ReasonMalformed,
 		Detail: "The session cookie was sent more than once"}
 	errTooLong = &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonTooLong,
@@ -43,7 +47,13 @@ func (m *Middleware) extract(r *http.Request) (gatehouse.Credential, error) {
 	if r.URL != nil && r.URL.RawQuery != "" && hasAccessTokenParam(r.URL.RawQuery) {
 		return gatehouse.Credential{}, errQueryToken
 	}
-	switch vals := r.Header["Authorization"]; len(vals) {
+	vals := r.Header["Authorization"]
+	if len(m.keyHeaders) > 0 {
+		if c, ok, err := m.keyHeader(r.Header, len(vals) > 0); ok || err != nil {
+			return c, err
+		}
+	}
+	switch len(vals) {
 	case 0:
 	case 1:
 		return splitAuthorization(vals[0])
@@ -63,6 +73,35 @@ func (m *Middleware) extract(r *http.Request) (gatehouse.Credential, error) {
 		}
 	}
 	return gatehouse.Credential{}, errNoCredentials
+}
+
+// keyHeader returns the credential of the one configured key header the
+// request carries (ok), or a 400 when a credential is in two places.
+func (m *Middleware) keyHeader(h http.Header, authorization bool) (c gatehouse.Credential, ok bool, err error) {
+	for _, name := range m.keyHeaders {
+		vals := h[name]
+		if len(vals) == 0 {
+			continue
+		}
+		if ok || authorization || len(vals) > 1 {
+			return gatehouse.Credential{}, false, errTwoPlaces
+		}
+		v := vals[0]
+		for v != "" && (v[0] == ' ' || v[0] == '\t') {
+			v = v[1:]
+		}
+		for v != "" && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+			v = v[:len(v)-1]
+		}
+		switch {
+		case v == "":
+			return gatehouse.Credential{}, false, errEmptyKeyHeader
+		case len(v) > gatehouse.MaxCredentialLength:
+			return gatehouse.Credential{}, false, errTooLong
+		}
+		c, ok = gatehouse.Credential{Source: gatehouse.SourceHeader, Scheme: gatehouse.SchemeBearer, Value: v}, true
+	}
+	return c, ok, nil
 }
 
 // ParseAuthorization parses one Authorization header value into a

@@ -47,6 +47,22 @@ type Config struct {
 	CrossOrigin *http.CrossOriginProtection
 	// Observer, when set, is told of every decision. Default none.
 	Observer Observer
+	// KeyHeaders names request headers, such as "X-API-Key", that may
+	// carry an API key (the bare key, no scheme) instead of the
+	// Authorization header. A credential in two places (Authorization and a
+	// key header, or two key headers, or one twice) is a 400
+	// invalid_request; a session cookie beside one is not a conflict (the
+	// header wins). The value is handed to the authenticators as a Bearer
+	// credential. Names are case-insensitive; Authorization and Cookie are
+	// refused. Default none.
+	KeyHeaders []string
+	// ResourceMetadata, when set, is the URL of the protected resource's
+	// metadata (RFC 9728; see [NewResourceMetadata]), given in every Bearer
+	// challenge as resource_metadata="...", so that a client can find the
+	// authorization servers and scopes. It must be an absolute URL of
+	// safe header characters. Default none. With a custom ErrorHandler,
+	// pass it in that handler's [ProblemConfig] instead.
+	ResourceMetadata string
 	// After, when set, wraps every handler passed to Handler and
 	// Optional, so that it runs after authentication, with the principal
 	// in the context, on every route this Middleware guards: a per-key
@@ -81,6 +97,7 @@ type Middleware struct {
 	schemes     []string
 	unsupported *gatehouse.Error
 	after       func(http.Handler) http.Handler // Config.After
+	keyHeaders  []string                        // Config.KeyHeaders, canonical
 }
 
 // CookieAuthenticator is implemented by authenticators that read a cookie
@@ -167,14 +184,23 @@ func New(cfg Config, auths ...gatehouse.Authenticator) (*Middleware, error) {
 	}
 	m.unsupported = &gatehouse.Error{Err: gatehouse.ErrNoCredentials, Reason: gatehouse.ReasonUnsupported,
 		Detail: unsupportedDetail(m.schemes), Cause: ErrUnsupportedScheme}
+	for _, h := range cfg.KeyHeaders {
+		name := http.CanonicalHeaderKey(h)
+		if name == "" || !isToken(name) || name == "Authorization" || name == "Cookie" || slices.Contains(m.keyHeaders, name) {
+			return nil, fmt.Errorf("middleware: key header %q is not a header name, is Authorization or Cookie, or is named twice", h)
+		}
+		m.keyHeaders = append(m.keyHeaders, name)
+	}
 	if m.onError == nil {
-		pw, err := NewProblemWriter(ProblemConfig{Realm: cfg.Realm, ExtraChallenges: extra})
+		pw, err := NewProblemWriter(ProblemConfig{Realm: cfg.Realm, ExtraChallenges: extra, ResourceMetadata: cfg.ResourceMetadata})
 		if err != nil {
 			return nil, err
 		}
 		m.onError = pw.WriteError
 	} else if cfg.Realm != "" && !safeHeaderText(cfg.Realm) {
 		return nil, errors.New("middleware: realm holds characters not allowed in a header")
+	} else if cfg.ResourceMetadata != "" {
+		return nil, errors.New("middleware: ResourceMetadata goes in the custom ErrorHandler's ProblemConfig")
 	}
 	if m.matcher == nil {
 		m.matcher = scopes.Plain

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +37,12 @@ type ProblemConfig struct {
 	// responses, for example a Basic challenge. They must hold only safe
 	// header characters.
 	ExtraChallenges []string
+	// ResourceMetadata, when set, is the URL of the protected resource's
+	// metadata document (RFC 9728, see [NewResourceMetadata]); every Bearer
+	// challenge (401, and the 400 and 403 that carry one) carries it as resource_metadata="...". It
+	// must be an absolute http(s) URL of safe header characters. Default
+	// none.
+	ResourceMetadata string
 }
 
 // ProblemWriter is the default error handler: it maps the gatehouse
@@ -63,6 +70,9 @@ type ProblemWriter struct {
 	realm    string
 	typeBase string
 	extra    []string
+	// challenge is the Bearer challenge without an error attribute: the
+	// realm and, when configured, resource_metadata; bearer builds on it.
+	challenge string
 }
 
 // NewProblemWriter validates cfg and returns a writer.
@@ -78,7 +88,15 @@ func NewProblemWriter(cfg ProblemConfig) (*ProblemWriter, error) {
 			return nil, errors.New("middleware: a challenge holds characters not allowed in a header")
 		}
 	}
-	return &ProblemWriter{realm: cfg.Realm, typeBase: cfg.TypeBase, extra: cfg.ExtraChallenges}, nil
+	challenge := `Bearer realm="` + cfg.Realm + `"`
+	if cfg.ResourceMetadata != "" {
+		u, err := url.Parse(cfg.ResourceMetadata)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !safeHeaderText(cfg.ResourceMetadata) {
+			return nil, errors.New("middleware: ResourceMetadata must be an absolute http(s) URL of safe header characters")
+		}
+		challenge += `, resource_metadata="` + cfg.ResourceMetadata + `"`
+	}
+	return &ProblemWriter{realm: cfg.Realm, typeBase: cfg.TypeBase, extra: cfg.ExtraChallenges, challenge: challenge}, nil
 }
 
 // Default details, one per code.
@@ -121,7 +139,7 @@ func (pw *ProblemWriter) WriteError(w http.ResponseWriter, r *http.Request, err 
 	h := w.Header()
 	switch code {
 	case "unauthenticated":
-		h["Www-Authenticate"] = append([]string{`Bearer realm="` + pw.realm + `"`}, pw.extra...)
+		h["Www-Authenticate"] = append([]string{pw.challenge}, pw.extra...)
 		if detail == "" {
 			detail = detailNoCredentials
 		}
@@ -217,9 +235,8 @@ func (pw *ProblemWriter) title(status int, code string) string {
 
 func (pw *ProblemWriter) bearer(errCode, description, scope string) string {
 	var b strings.Builder
-	b.WriteString(`Bearer realm="`)
-	b.WriteString(pw.realm)
-	b.WriteString(`", error="`)
+	b.WriteString(pw.challenge)
+	b.WriteString(`, error="`)
 	b.WriteString(errCode)
 	b.WriteString(`"`)
 	if description != "" && safeHeaderText(description) {
