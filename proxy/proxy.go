@@ -27,6 +27,16 @@
 // authentication (its requests still lose any X-Gatehouse- header the
 // client sent). A path no route matches needs an authenticated principal
 // and no particular scope.
+//
+// A [Verifier] gives the same decisions to a reverse proxy that forwards
+// the requests itself (nginx auth_request, Traefik ForwardAuth, Caddy
+// forward_auth, Envoy's HTTP ext_authz): it answers 200 with these
+// headers, for the proxy to copy onto the request it forwards, or the
+// refusal, for the proxy to pass to the client.
+//
+//	v, err := proxy.NewVerifier(m, proxy.VerifyConfig{Routes: routes, TrustedProxies: []string{"10.0.0.5"}})
+//	mux.Handle(v.Path(), v)
+//	mux.Handle(v.Path()+"/", v)
 package proxy
 
 import (
@@ -98,7 +108,7 @@ type compiled struct {
 
 type proxy struct {
 	m       *middleware.Middleware
-	routes  []compiled // longest prefix first
+	routes  table
 	cookies []string
 	pass    bool
 	rp      *httputil.ReverseProxy
@@ -114,22 +124,11 @@ func New(m *middleware.Middleware, upstream *url.URL, cfg Config) (http.Handler,
 	if upstream == nil || (upstream.Scheme != "http" && upstream.Scheme != "https") || upstream.Host == "" {
 		return nil, errors.New("proxy: the upstream must be an http(s) URL with a host")
 	}
-	p := &proxy{m: m, cookies: m.CookieNames(), pass: cfg.PassCredential}
-	for i, r := range cfg.Routes {
-		c, err := compile(m, r)
-		if err != nil {
-			return nil, fmt.Errorf("proxy: route %d (%q): %w", i, r.Prefix, err)
-		}
-		p.routes = append(p.routes, c)
+	routes, err := compileRoutes(m, cfg.Routes)
+	if err != nil {
+		return nil, err
 	}
-	// Longest prefix first; among equal prefixes, method-specific rules
-	// before catch-alls; otherwise keep the file's order.
-	slices.SortStableFunc(p.routes, func(a, b compiled) int {
-		if len(a.prefix) != len(b.prefix) {
-			return len(b.prefix) - len(a.prefix)
-		}
-		return len(b.methods) - len(a.methods)
-	})
+	p := &proxy{m: m, routes: routes, cookies: m.CookieNames(), pass: cfg.PassCredential}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -150,19 +149,51 @@ func New(m *middleware.Middleware, upstream *url.URL, cfg Config) (http.Handler,
 			})
 		},
 	}
-	p.authed = m.Handler(p.rp)
-	for i := range p.routes {
-		c := &p.routes[i]
+	p.authed = p.routes.build(m, p.rp)
+	return p, nil
+}
+
+// table is a compiled route table, longest prefix first.
+type table []compiled
+
+// compileRoutes compiles and orders routes.
+func compileRoutes(m *middleware.Middleware, routes []Route) (table, error) {
+	var t table
+	for i, r := range routes {
+		c, err := compile(m, r)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: route %d (%q): %w", i, r.Prefix, err)
+		}
+		t = append(t, c)
+	}
+	// Longest prefix first; among equal prefixes, method-specific rules
+	// before catch-alls; otherwise keep the file's order.
+	slices.SortStableFunc(t, func(a, b compiled) int {
+		if len(a.prefix) != len(b.prefix) {
+			return len(b.prefix) - len(a.prefix)
+		}
+		return len(b.methods) - len(a.methods)
+	})
+	return t, nil
+}
+
+// build gives each route the chain that serves it with next (next alone
+// for a public route) and returns the chain for paths no route matches:
+// authentication only.
+func (t table) build(m *middleware.Middleware, next http.Handler) http.Handler {
+	authed := m.Handler(next)
+	for i := range t {
+		c := &t[i]
 		switch {
 		case c.public:
-			c.h = p.rp
+			c.h = next
 		case c.req != nil:
-			c.h = m.Handler(m.Require(c.req)(p.rp))
+			c.h = m.Handler(m.Require(c.req)(next))
 		default:
-			c.h = p.authed
+			c.h = authed
 		}
 	}
-	return p, nil
+	return authed
 }
 
 func compile(m *middleware.Middleware, r Route) (compiled, error) {
@@ -193,18 +224,17 @@ func compile(m *middleware.Middleware, r Route) (compiled, error) {
 	return c, nil
 }
 
-// match returns the route for r, or nil.
-func (p *proxy) match(r *http.Request) *compiled {
-	path := r.URL.Path
-	for i := range p.routes {
-		c := &p.routes[i]
+// match returns the route for method and path, or nil.
+func (t table) match(method, path string) *compiled {
+	for i := range t {
+		c := &t[i]
 		if !strings.HasPrefix(path, c.prefix) {
 			continue
 		}
 		if !strings.HasSuffix(c.prefix, "/") && len(path) > len(c.prefix) && path[len(c.prefix)] != '/' {
 			continue // "/api" does not match "/apix"
 		}
-		if len(c.methods) > 0 && !slices.Contains(c.methods, r.Method) {
+		if len(c.methods) > 0 && !slices.Contains(c.methods, method) {
 			continue
 		}
 		return c
@@ -218,17 +248,23 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// public prefix here and name a guarded resource there, so it is
 	// refused rather than matched.
 	if !canonical(r.URL.Path) {
-		middleware.WriteProblem(w, middleware.Problem{
-			Status: http.StatusBadRequest, Code: "invalid_request",
-			Detail: "The request path is not in canonical form (no '.', '..' or empty segments)",
-		})
+		refuseNonCanonical(w)
 		return
 	}
-	if c := p.match(r); c != nil {
+	if c := p.routes.match(r.Method, r.URL.Path); c != nil {
 		c.h.ServeHTTP(w, r)
 		return
 	}
 	p.authed.ServeHTTP(w, r)
+}
+
+// refuseNonCanonical answers a request whose path (or forwarded path) is
+// not canonical.
+func refuseNonCanonical(w http.ResponseWriter) {
+	middleware.WriteProblem(w, middleware.Problem{
+		Type: "about:blank", Title: "Bad Request", Status: http.StatusBadRequest, Code: "invalid_request",
+		Detail: "The request path is not in canonical form (no '.', '..' or empty segments)",
+	})
 }
 
 // canonical reports whether path is what path.Clean makes of it, allowing
@@ -256,11 +292,13 @@ func (p *proxy) setHeaders(out *http.Request) {
 		out.Header.Del("Authorization")
 		p.stripCookies(out)
 	}
-	pr, ok := gatehouse.FromContext(out.Context())
-	if !ok {
-		return
+	if pr, ok := gatehouse.FromContext(out.Context()); ok {
+		setPrincipal(out.Header, pr)
 	}
-	h := out.Header
+}
+
+// setPrincipal sets the X-Gatehouse- headers of pr in h.
+func setPrincipal(h http.Header, pr *gatehouse.Principal) {
 	h.Set(HeaderPrincipal, pr.ID)
 	h.Set(HeaderKind, string(pr.Kind))
 	if pr.TenantID != "" {
