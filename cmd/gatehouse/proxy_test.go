@@ -125,7 +125,8 @@ func TestServeFlagErrors(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{"routes without upstream", []string{"serve", "--routes", "r.json"}, "need --upstream"},
+		{"pass-credential without upstream", []string{"serve", "--pass-credential"}, "needs --upstream"},
+		{"missing routes file without upstream", []string{"serve", "--routes", "/nonexistent.json"}, "routes"},
 		{"bad upstream", []string{"serve", "--upstream", "ftp://x"}, "--upstream"},
 		{"bad rate", []string{"serve", "--rate-limit", "lots"}, "--rate-limit"},
 		{"bad proxy CIDR", []string{"serve", "--trusted-proxies", "10.0.0.0/99"}, "--trusted-proxies"},

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,17 +26,17 @@ import (
 )
 
 func serve(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "serve", "serve [--addr 127.0.0.1:8080] [--db gatehouse.db | --dsn postgres://...] [--upstream URL [--routes FILE]] [flags]")
+	fs := newFlags(e, "serve", "serve [--addr 127.0.0.1:8080] [--db gatehouse.db | --dsn postgres://...] [--upstream URL] [--routes FILE] [--trusted-proxies CIDRS] [flags]")
 	var d dbFlags
 	d.register(fs)
 	d.registerPrefix(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	basic := fs.Bool("basic", false, "also accept HTTP Basic (user e-mail and password, or an API key as the password)")
 	upstream := fs.String("upstream", "", "proxy mode: put the whole chain in front of this http(s) service instead of the demo API")
-	routesFile := fs.String("routes", "", "proxy mode: JSON route table (path prefixes, methods, scopes, public routes)")
+	routesFile := fs.String("routes", "", "JSON route table (path prefixes, methods, scopes, public routes) for the upstream in proxy mode and for forward auth (/api/auth/verify)")
 	passCred := fs.Bool("pass-credential", false, "proxy mode: pass the Authorization header and session cookie upstream (default: removed)")
 	rate := fs.String("rate-limit", "600/1m", `requests per client address, before authentication ("100/1m", "5/15m;burst=3"; "off" for none)`)
-	trusted := fs.String("trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
+	trusted := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed and that may ask /api/auth/verify about the request named in X-Forwarded-Method and X-Forwarded-Uri")
 	redisAddr := fs.String("redis", "", "host:port of a Redis that holds rate limits and login failure counts, shared by every instance (default $GATEHOUSE_REDIS; none: in memory)")
 	redisPrefix := fs.String("redis-prefix", "gatehouse:rl:", "prefix of the Redis keys, one per application sharing a Redis")
 	keyRate := fs.String("key-rate-limit", "off", `requests per API key (per principal for sessions and tokens), after authentication; a key's own metadata rate_limit overrides it ("1000/1m"; "off": only keys with their own limit are limited)`)
@@ -149,6 +150,7 @@ func serve(ctx context.Context, args []string, e env) error {
 		mode = "proxy to " + opts.upstream.Redacted()
 	}
 	log.Info("serving", "addr", "http://"+bound, "mode", mode, "db", a.db.Dialect(), "login", "http://"+bound+"/api/auth/login",
+		"forward_auth", opts.forwardAuth(bound),
 		"basic", *basic, "rate_limit", *rate, "key_rate_limit", *keyRate, "limits_in", opts.limitsIn(),
 		"store_timeout", *storeTimeout, "stale_if_unavailable", *staleOK)
 	if e.ready != nil {
@@ -253,8 +255,11 @@ type apiOptions struct {
 
 	// Proxy mode: the upstream replaces the demo API.
 	upstream       *url.URL
-	routes         []proxy.Route
 	passCredential bool
+	// routes guard the upstream in proxy mode, and the verify endpoint
+	// (forward auth) in both modes; trustedProxies may ask it.
+	routes         []proxy.Route
+	trustedProxies []string
 
 	// Rate limits: per client address before authentication (nil rate:
 	// none), in limiter (memory unless Redis is configured).
@@ -373,14 +378,37 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 		// the upstream's answer.)
 		mux.Handle("/", middleware.Timeout(opts.storeTimeout)(newDemo(m)))
 	}
+	// Forward auth: reverse proxies ask about the requests they forward.
+	verifier, err := proxy.NewVerifier(m, proxy.VerifyConfig{Routes: opts.routes, TrustedProxies: opts.trustedProxies})
+	if err != nil {
+		return nil, err
+	}
+	h := beforeMux(verifier.Path(), middleware.Timeout(opts.storeTimeout)(verifier), mux)
 	if opts.rate == nil {
-		return mux, nil
+		return h, nil
 	}
 	// Per client address, before authentication: a flood of bad
-	// credentials never reaches the store.
+	// credentials never reaches the store. Behind a trusted proxy, verify
+	// requests count against the client the proxy names in
+	// X-Forwarded-For, not against the proxy.
 	rl, err := ratelimit.New(opts.limiter, opts.rate, opts.clientIP.Key, ratelimit.Config{ErrorHandler: m.Error})
 	if err != nil {
 		return nil, err
 	}
-	return rl.Handler(mux), nil
+	return rl.Handler(h), nil
+}
+
+// beforeMux serves path and the paths below it with h, and every other
+// request with mux. The verify endpoint is dispatched before the ServeMux,
+// which would answer a non-canonical path below it (Envoy's form, with the
+// client's path appended) with a redirect to the cleaned path; the
+// verifier refuses it with 400, as the proxy mode does.
+func beforeMux(path string, h, mux http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rest, ok := strings.CutPrefix(r.URL.Path, path); ok && (rest == "" || rest[0] == '/') {
+			h.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }

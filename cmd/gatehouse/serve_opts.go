@@ -30,21 +30,23 @@ func serveOptions(upstream, routesFile string, pass bool, rate, trusted string) 
 			return o, fmt.Errorf("%w: --upstream must be an http(s) URL with a host", errUsage)
 		}
 		o.upstream, o.passCredential = u, pass
-		if routesFile != "" {
-			if o.routes, err = proxy.LoadRoutes(routesFile); err != nil {
-				return o, err
-			}
-		}
-	} else if routesFile != "" || pass {
-		return o, fmt.Errorf("%w: --routes and --pass-credential need --upstream", errUsage)
+	} else if pass {
+		return o, fmt.Errorf("%w: --pass-credential needs --upstream", errUsage)
 	}
-	var proxies []string
+	// The routes guard the upstream in proxy mode, and the verify endpoint
+	// (forward auth) in both modes.
+	if routesFile != "" {
+		var err error
+		if o.routes, err = proxy.LoadRoutes(routesFile); err != nil {
+			return o, err
+		}
+	}
 	for _, p := range strings.Split(trusted, ",") {
 		if p = strings.TrimSpace(p); p != "" {
-			proxies = append(proxies, p)
+			o.trustedProxies = append(o.trustedProxies, p)
 		}
 	}
-	ip, err := ratelimit.NewClientIP(ratelimit.ClientIPConfig{TrustedProxies: proxies})
+	ip, err := ratelimit.NewClientIP(ratelimit.ClientIPConfig{TrustedProxies: o.trustedProxies})
 	if err != nil {
 		return o, fmt.Errorf("%w: --trusted-proxies: %v", errUsage, err)
 	}
@@ -200,4 +202,12 @@ func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
 func routeRedisLogs(log *slog.Logger) {
 	redisLog.Store(log)
 	redisLogOnce.Do(func() { redis.SetLogger(redisLogger{}) })
+}
+
+// forwardAuth describes the verify endpoint for the startup log.
+func (o *apiOptions) forwardAuth(addr string) string {
+	if len(o.trustedProxies) == 0 {
+		return "off (no --trusted-proxies)"
+	}
+	return fmt.Sprintf("http://%s%s for %s, %d routes", addr, proxy.DefaultVerifyPath, strings.Join(o.trustedProxies, ","), len(o.routes))
 }
