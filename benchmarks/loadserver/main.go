@@ -7,6 +7,14 @@
 //	GET /jwt       a cached HS256 JWT (Authorization: Bearer)
 //	GET /session   a cached session cookie
 //
+// and, for nginx's auth_request in front of /none (scripts/load.sh's
+// nginx rows), the forward-auth decision endpoint:
+//
+//	/api/auth/verify  proxy.Verifier: the read scope on every path, asked
+//	                  by a proxy on loopback
+//	/allow            a stub that says yes to everyone (200, no body), for
+//	                  the cost of auth_request itself
+//
 // It prints the credentials to use, one per line (KEY=, JWT=, COOKIE=),
 // then "READY addr", and serves until it is killed.
 package main
@@ -27,6 +35,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/apikey"
 	"github.com/gatehouse-go/gatehouse/jwtauth"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/proxy"
 	"github.com/gatehouse-go/gatehouse/session"
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -111,6 +120,15 @@ func run(addr string) error {
 	mux.Handle("GET /apikey", guarded)
 	mux.Handle("GET /jwt", guarded)
 	mux.Handle("GET /session", guarded)
+	verify, err := proxy.NewVerifier(m, proxy.VerifyConfig{
+		Routes:         []proxy.Route{{Prefix: "/", Scopes: []string{"read"}}},
+		TrustedProxies: []string{"127.0.0.1", "::1"},
+	})
+	if err != nil {
+		return err
+	}
+	mux.Handle(verify.Path(), verify)
+	mux.HandleFunc("/allow", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
