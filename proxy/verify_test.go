@@ -298,3 +298,49 @@ func TestNewVerifierErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "/health", tg.Path)
 }
+
+// FuzzVerifyTarget: whatever a proxy forwards, Target never panics, and a
+// target it accepts has a method token and a canonical path, which the
+// route table matches as the upstream will resolve it.
+func FuzzVerifyTarget(f *testing.F) {
+	for _, s := range []struct{ method, uri string }{
+		{"GET", "/api/projects?x=1"}, {"post", "/health/../api"}, {"GET", "//api"}, {"GET", "/health/%2e%2e/api"},
+		{"G T", "/"}, {"GET", "http://x/y"}, {"GET", "/a%2F..%2Fb"}, {"GET", "/%zz"}, {"", ""}, {"GET", "/a/./b"},
+	} {
+		f.Add(s.method, s.uri)
+	}
+	keys, err := store.NewKeyCache(store.NewMemory(), store.CacheConfig{})
+	require.NoError(f, err)
+	auth, err := apikey.NewAuthenticator(apikey.MustFormat("px_test."), keys, apikey.Config{})
+	require.NoError(f, err)
+	m, err := middleware.New(middleware.Config{}, auth)
+	require.NoError(f, err)
+	v, err := proxy.NewVerifier(m, proxy.VerifyConfig{Routes: routes, TrustedProxies: []string{"127.0.0.1"}})
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, method, uri string) {
+		r := httptest.NewRequest("GET", "/api/auth/verify", nil)
+		r.RemoteAddr = "127.0.0.1:1"
+		r.Header["X-Forwarded-Method"] = []string{method}
+		r.Header["X-Forwarded-Uri"] = []string{uri}
+		tg, err := v.Target(r)
+		if err != nil {
+			if !errors.Is(err, proxy.ErrNoTarget) && !errors.Is(err, proxy.ErrNonCanonicalPath) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if tg.Method != method || !strings.HasPrefix(tg.Path, "/") {
+			t.Fatalf("target %+v from %q %q", tg, method, uri)
+		}
+		for _, seg := range strings.Split(strings.TrimSuffix(tg.Path[1:], "/"), "/") {
+			if tg.Path != "/" && (seg == "" || seg == "." || seg == "..") {
+				t.Fatalf("non-canonical path %q accepted from %q", tg.Path, uri)
+			}
+		}
+		w := httptest.NewRecorder()
+		v.ServeHTTP(w, r)
+		if w.Code == 200 && !strings.HasPrefix(tg.Path, "/health") {
+			t.Fatalf("%q %q passed without a credential", method, uri)
+		}
+	})
+}
