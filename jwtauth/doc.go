@@ -12,6 +12,8 @@
 //     and a size cap, refreshed in the background ([JWKS.Start]), refetched
 //     on an unknown kid at most once per interval, concurrent fetches
 //     coalesced, the previous set kept while a refresh fails;
+//   - [DiscoveredKeys]: an OpenID Connect identity provider configured by
+//     its issuer URL alone ([Discover]; see OIDC discovery below);
 //   - [RegisteredKeys]: public keys users registered in a
 //     store.SigningKeyStore to sign their own short-lived tokens (personal
 //     access configs: [CreatePersonalConfig], [Mint]).
@@ -31,6 +33,38 @@
 // Example_worker):
 //
 //	p, err := tokens.Verify(ctx, msg.Token)
+//
+// # OIDC discovery
+//
+// [Discover] configures an identity provider from its issuer URL alone
+// (OpenID Connect Discovery 1.0):
+//
+//	idp, err := jwtauth.Discover(ctx, "https://idp.example", jwtauth.DiscoveryConfig{})
+//	if err != nil { ... } // the issuer, the document or the key set is refused
+//	if err := idp.Start(ctx); err != nil { ... } // background refresh
+//	defer idp.Close()
+//	tokens, err := jwtauth.New(jwtauth.Config{},
+//		jwtauth.Issuer{Issuer: idp.Issuer(), Audience: []string{"https://api.example"}, Keys: idp})
+//
+// It fetches <issuer>/.well-known/openid-configuration (the issuer without
+// its trailing slash, then the path), refuses the document unless its
+// issuer equals the configured one byte for byte (a trailing slash
+// counts, section 4.3) and its jwks_uri is https, and fetches the key set
+// there; any failure is Discover's error, so a wrong issuer fails at
+// startup. The issuer URL and every jwks_uri must be https; http is
+// allowed only on a loopback host ("localhost", 127.0.0.0/8, ::1), for
+// tests and development, and the default client follows redirects only to
+// such URLs. Both fetches have the key set's timeout and size cap.
+//
+// The key set is then a [JWKS] in all but name, and every fetch of it,
+// background, stale or for an unknown kid, fetches the document first: a
+// new jwks_uri is used from that fetch on. A document that fails or is
+// refused is reported to DiscoveryConfig.OnError and the last good one
+// kept. When the provider goes down, the last good document and keys go
+// on verifying tokens until a fetch succeeds, and a token naming a kid
+// they lack is refused as an unknown key (401), at most one fetch attempt
+// per RefetchInterval, exactly as with a [JWKS]. Errors never quote the
+// document.
 //
 // # Personal access configs
 //
@@ -101,5 +135,6 @@
 // credential, and Config.ExcludePrefixes covers formats that could.
 //
 // Authenticators, key sources and denylists are safe for concurrent use.
-// The only goroutine is the one [JWKS.Start] runs; [JWKS.Close] ends it.
+// The only goroutine is the one [JWKS.Start] (or [DiscoveredKeys.Start])
+// runs; Close ends it.
 package jwtauth

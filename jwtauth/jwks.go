@@ -100,6 +100,11 @@ type JWKS struct {
 
 	// after is the timer of the refresh loop; tests replace it.
 	after func(time.Duration) <-chan time.Time
+	// locate, when set, runs at the start of every fetch and returns the
+	// URL to fetch instead of url: a [DiscoveredKeys] refreshes its
+	// discovery document there. Fetches are serialized, so it never runs
+	// twice at once.
+	locate func(ctx context.Context) string
 }
 
 // keySet is one fetched set.
@@ -127,6 +132,12 @@ func NewJWKS(rawURL string, cfg JWKSConfig) (*JWKS, error) {
 	if u.Scheme != "https" && (u.Scheme != "http" || !cfg.InsecureAllowHTTP) {
 		return nil, errors.New("jwtauth: jwks: the URL must be https (see InsecureAllowHTTP)")
 	}
+	return newJWKS(u.String(), cfg)
+}
+
+// newJWKS checks cfg and returns a key source for rawURL, which the caller
+// has checked.
+func newJWKS(rawURL string, cfg JWKSConfig) (*JWKS, error) {
 	if cfg.Timeout < 0 || cfg.MaxSize < 0 || cfg.TTL < 0 || cfg.RefetchInterval < 0 || cfg.RetryInterval < 0 {
 		return nil, errors.New("jwtauth: jwks: sizes and durations must not be negative")
 	}
@@ -157,7 +168,7 @@ func NewJWKS(rawURL string, cfg JWKSConfig) (*JWKS, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	j := &JWKS{url: u.String(), cfg: cfg, client: cfg.Client, after: time.After}
+	j := &JWKS{url: rawURL, cfg: cfg, client: cfg.Client, after: time.After}
 	if j.client == nil {
 		j.client = &http.Client{CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if req.URL.Scheme != "https" && !cfg.InsecureAllowHTTP {
@@ -318,27 +329,13 @@ func (j *JWKS) wait(ctx context.Context, f *fetchFlight) error {
 
 // fetch gets, parses and installs the set.
 func (j *JWKS) fetch(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, j.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url, nil)
+	u := j.url
+	if j.locate != nil {
+		u = j.locate(ctx)
+	}
+	body, err := getCapped(ctx, j.client, u, "application/jwk-set+json, application/json", j.cfg.Timeout, j.cfg.MaxSize, "jwks")
 	if err != nil {
-		return fmt.Errorf("jwtauth: jwks: %w", err)
-	}
-	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	resp, err := j.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("jwtauth: jwks: fetch: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("jwtauth: jwks: fetch: status %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, j.cfg.MaxSize+1))
-	if err != nil {
-		return fmt.Errorf("jwtauth: jwks: read: %w", err)
-	}
-	if int64(len(body)) > j.cfg.MaxSize {
-		return fmt.Errorf("jwtauth: jwks: response larger than %d bytes", j.cfg.MaxSize)
+		return err
 	}
 	keys, err := parseJWKS(body, j.cfg.Algorithms)
 	if err != nil {
@@ -346,6 +343,35 @@ func (j *JWKS) fetch(ctx context.Context) error {
 	}
 	j.install(keys, j.cfg.Now())
 	return nil
+}
+
+// getCapped GETs rawURL with client within timeout and returns a 200
+// response's body, at most maxSize bytes: a larger one is an error. what
+// names the fetch in errors ("jwks").
+func getCapped(ctx context.Context, client *http.Client, rawURL, accept string, timeout time.Duration, maxSize int64, what string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("jwtauth: %s: %w", what, err)
+	}
+	req.Header.Set("Accept", accept)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("jwtauth: %s: fetch: %w", what, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("jwtauth: %s: fetch: status %d", what, resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("jwtauth: %s: read: %w", what, err)
+	}
+	if int64(len(body)) > maxSize {
+		return nil, fmt.Errorf("jwtauth: %s: response larger than %d bytes", what, maxSize)
+	}
+	return body, nil
 }
 
 // install replaces the set. A key whose kid, algorithm and material are
