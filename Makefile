@@ -1,5 +1,5 @@
 # Every module of the repository; `make test` vets and tests each with -race.
-MODULES := . ginauth examples benchmarks
+MODULES := . ginauth otelauth examples benchmarks
 GO ?= go
 FUZZTIME ?= 5m
 

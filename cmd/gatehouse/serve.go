@@ -41,6 +41,12 @@ func serve(ctx context.Context, args []string, e env) error {
 	redisPrefix := fs.String("redis-prefix", "gatehouse:rl:", "prefix of the Redis keys, one per application sharing a Redis")
 	keyRate := fs.String("key-rate-limit", "off", `requests per API key (per principal for sessions and tokens), after authentication; a key's own metadata rate_limit overrides it ("1000/1m"; "off": only keys with their own limit are limited)`)
 	storeTimeout := fs.Duration("store-timeout", 5*time.Second, "bound on every request that needs the database: past it the answer is 503")
+	resource := fs.String("resource", "", "this API's resource identifier (https URL): serves its RFC 9728 metadata at /.well-known/oauth-protected-resource and names it in every Bearer challenge")
+	var authServers []string
+	fs.Func("authorization-server", "with --resource: the issuer URL of an authorization server that issues tokens for this API (repeatable)", func(v string) error {
+		authServers = append(authServers, v)
+		return nil
+	})
 	staleOK := fs.Bool("stale-if-unavailable", false, "while neither the invalidation feed nor the database answers, serve cached keys and sessions until their TTL (1 min) instead of answering 503")
 	if err := parseFlags(fs, args, ""); err != nil {
 		return err
@@ -56,6 +62,9 @@ func serve(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	opts.basic, opts.storeTimeout = *basic, *storeTimeout
+	if err := opts.resourceMetadata(*resource, authServers); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	routeRedisLogs(log)
 	if *redisAddr == "" {
@@ -273,6 +282,10 @@ type apiOptions struct {
 	keyRate *ratelimit.Policy
 
 	storeTimeout time.Duration // bound on a request's store calls
+
+	// RFC 9728 metadata (--resource): its URL, path and handler; "": off.
+	metadataURL, metadataPath string
+	metadata                  http.Handler
 }
 
 // sessionScopes are the scopes of a login session (and a Basic request):
@@ -341,7 +354,8 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
-	m, err = middleware.New(middleware.Config{Realm: "gatehouse", Observer: admin.NewAuditObserver(log, opts.clientAddr), After: perKey}, auths...)
+	m, err = middleware.New(middleware.Config{Realm: "gatehouse", Observer: admin.NewAuditObserver(log, opts.clientAddr), After: perKey,
+		KeyHeaders: []string{"X-API-Key"}, ResourceMetadata: opts.metadataURL}, auths...)
 	if err != nil {
 		return nil, err
 	}
@@ -364,6 +378,9 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	mux.Handle("/api/auth/api-keys/", mgmt)
 	for _, p := range login.Paths() {
 		mux.Handle(p, login)
+	}
+	if opts.metadata != nil {
+		mux.Handle(opts.metadataPath, opts.metadata)
 	}
 	if opts.upstream != nil {
 		px, err := proxy.New(m, opts.upstream, proxy.Config{Routes: opts.routes, PassCredential: opts.passCredential, Logger: log})

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/proxy"
 	"github.com/gatehouse-go/gatehouse/ratelimit"
 	"github.com/gatehouse-go/gatehouse/ratelimit/redisrate"
@@ -210,4 +212,35 @@ func (o *apiOptions) forwardAuth(addr string) string {
 		return "off (no --trusted-proxies)"
 	}
 	return fmt.Sprintf("http://%s%s for %s, %d routes", addr, proxy.DefaultVerifyPath, strings.Join(o.trustedProxies, ","), len(o.routes))
+}
+
+// resourceMetadata reads --resource and --authorization-server: the RFC
+// 9728 document, with the scopes of the demo API, or of the routes in
+// proxy mode.
+func (o *apiOptions) resourceMetadata(resource string, authServers []string) error {
+	if resource == "" {
+		if len(authServers) > 0 {
+			return fmt.Errorf("%w: --authorization-server needs --resource", errUsage)
+		}
+		return nil
+	}
+	sc := demoScopes
+	if o.upstream != nil {
+		sc = nil
+		for _, r := range o.routes {
+			for _, s := range r.Scopes {
+				if !slices.Contains(sc, s) {
+					sc = append(sc, s)
+				}
+			}
+		}
+		slices.Sort(sc)
+	}
+	u, path, h, err := middleware.NewResourceMetadata(middleware.ResourceMetadata{
+		Resource: resource, AuthorizationServers: authServers, ScopesSupported: sc, ResourceName: "gatehouse serve"})
+	if err != nil {
+		return fmt.Errorf("%w: --resource: %v", errUsage, err)
+	}
+	o.metadataURL, o.metadataPath, o.metadata = u, path, h
+	return nil
 }
