@@ -109,12 +109,11 @@ func startChild(t *testing.T, cmd *exec.Cmd, addr string) {
 // forwardAuthFixture is a serve for the proxies to ask, an upstream behind
 // them, and keys.
 type forwardAuthFixture struct {
-	gatehouse      string // host:port of serve
-	upstream       *httptest.Server
-	got            chan http.Header
-	admin, reader  string
-	noRedirect     *http.Client
-	readerTenantID string
+	gatehouse     string // host:port of serve
+	upstream      *httptest.Server
+	got           chan http.Header
+	admin, reader string
+	noRedirect    *http.Client
 }
 
 func newForwardAuthFixture(t *testing.T, extra ...string) *forwardAuthFixture {
