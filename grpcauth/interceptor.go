@@ -1,0 +1,370 @@
+package grpcauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/scopes"
+)
+
+// Config holds the optional settings of an [Interceptor]. The zero value is
+// usable: every method but the default public ones needs a valid credential
+// and no particular scope.
+type Config struct {
+	// Scopes maps a full method name ("/pkg.Service/Method") to the scopes
+	// a caller needs, every one of them. A method in neither Scopes nor
+	// AnyScopes needs authentication only (see DenyUnlisted). Default none.
+	Scopes map[string][]string
+	// AnyScopes maps a full method name to scopes of which a caller needs
+	// at least one. A method is in Scopes or AnyScopes, not both. Default
+	// none.
+	AnyScopes map[string][]string
+	// Public lists the full method names that need no credential: their
+	// calls are served without a principal, and the authorization
+	// metadata they carry is not looked at. A nil slice means
+	// [DefaultPublicMethods]; a non-nil slice replaces that list, and an
+	// empty one makes every method need a credential. A public method
+	// cannot be in Scopes or AnyScopes. Default [DefaultPublicMethods].
+	Public []string
+	// DenyUnlisted refuses, with PermissionDenied, an authenticated call
+	// to a method that is in none of Public, Scopes and AnyScopes, so that
+	// a method added to a service without a rule is closed rather than
+	// open to every valid credential. Default false: such a method needs
+	// authentication only.
+	DenyUnlisted bool
+	// Matcher matches granted scopes against the required ones, as the
+	// HTTP middleware's Config.Matcher does. Default [scopes.Plain].
+	Matcher *scopes.Matcher
+	// After, when set, runs after authentication and the scope check of
+	// every call that needs a credential, with the principal (not yet in
+	// ctx): a per-key rate limit, say. An error refuses the call and is
+	// mapped as any refusal ([Status]): a *gatehouse.RateLimitError is
+	// ResourceExhausted with a RetryInfo, an error that wraps no gatehouse
+	// sentinel Unavailable. It must be safe for concurrent use. Default
+	// none.
+	After func(ctx context.Context, fullMethod string, p *gatehouse.Principal) error
+	// ErrorHandler returns the error a refused call ends with, from the
+	// refusal err (which wraps a gatehouse sentinel), for logging or a
+	// status of one's own. It should return a status error (an error of
+	// another kind reaches the client as Unknown with its text), and must
+	// never put err.Error() in a status message. A nil return is replaced
+	// by [StatusError]'s, so that a handler cannot let a refused call
+	// through. Default [StatusError].
+	ErrorHandler func(ctx context.Context, fullMethod string, err error) error
+}
+
+// DefaultPublicMethods returns the methods that need no credential unless
+// Config.Public says otherwise: the gRPC health service's Check and Watch
+// (load balancers and orchestrators call them without credentials) and
+// server reflection, v1 and v1alpha (tools such as grpcurl call it before
+// they know the API). The health service's List, which enumerates every
+// service, is not among them. Each call returns a new slice.
+func DefaultPublicMethods() []string {
+	return []string{
+		"/grpc.health.v1.Health/Check",
+		"/grpc.health.v1.Health/Watch",
+		"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+		"/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+	}
+}
+
+// Interceptor authenticates gRPC calls with Gatehouse authenticators and
+// checks the scopes of each method. Build one with [New]; it is immutable
+// and safe for concurrent use.
+type Interceptor struct {
+	auths        []gatehouse.Authenticator
+	strict       []bool // auths[n] implements middleware.StrictSyntax
+	methods      map[string]rule
+	denyUnlisted bool
+	after        func(context.Context, string, *gatehouse.Principal) error
+	onError      func(context.Context, string, error) error
+}
+
+// rule is what a method requires, compiled once.
+type rule struct {
+	public bool
+	req    *scopes.Requirement // nil: authentication only
+}
+
+// New returns an interceptor that tries auths in order, as
+// middleware.New does. It validates cfg: at least one authenticator, full
+// method names of the form "/pkg.Service/Method", valid and non-empty
+// scope lists, no method in two tables.
+func New(cfg Config, auths ...gatehouse.Authenticator) (*Interceptor, error) {
+	if len(auths) == 0 {
+		return nil, errors.New("grpcauth: at least one authenticator is required")
+	}
+	strict := make([]bool, len(auths))
+	for n, a := range auths {
+		if a == nil {
+			return nil, fmt.Errorf("grpcauth: authenticator %d is nil", n)
+		}
+		_, strict[n] = a.(middleware.StrictSyntax)
+	}
+	matcher := cfg.Matcher
+	if matcher == nil {
+		matcher = scopes.Plain
+	}
+	i := &Interceptor{
+		auths:        append([]gatehouse.Authenticator(nil), auths...),
+		strict:       strict,
+		methods:      map[string]rule{},
+		denyUnlisted: cfg.DenyUnlisted,
+		after:        cfg.After,
+		onError:      cfg.ErrorHandler,
+	}
+	public := cfg.Public
+	if public == nil {
+		public = DefaultPublicMethods()
+	}
+	for _, m := range public {
+		if !validMethod(m) {
+			return nil, fmt.Errorf("grpcauth: public method %q is not a full method name (/pkg.Service/Method)", m)
+		}
+		i.methods[m] = rule{public: true}
+	}
+	if err := i.compile(cfg.Scopes, matcher.AllOf, "Scopes"); err != nil {
+		return nil, err
+	}
+	if err := i.compile(cfg.AnyScopes, matcher.AnyOf, "AnyScopes"); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// compile adds the requirements of table, built by build, to i.methods.
+func (i *Interceptor) compile(table map[string][]string, build func(...string) (*scopes.Requirement, error), field string) error {
+	for m, required := range table {
+		if !validMethod(m) {
+			return fmt.Errorf("grpcauth: %s: %q is not a full method name (/pkg.Service/Method)", field, m)
+		}
+		if r, ok := i.methods[m]; ok {
+			if r.public {
+				return fmt.Errorf("grpcauth: %s: %s is also a public method", field, m)
+			}
+			return fmt.Errorf("grpcauth: %s: %s is in both Scopes and AnyScopes", field, m)
+		}
+		req, err := build(required...)
+		if err != nil {
+			return fmt.Errorf("grpcauth: %s: %s: %w", field, m, err)
+		}
+		i.methods[m] = rule{req: req}
+	}
+	return nil
+}
+
+// validMethod reports whether m is "/service/method" with both parts
+// non-empty and made of visible ASCII.
+func validMethod(m string) bool {
+	if len(m) < 4 || m[0] != '/' {
+		return false
+	}
+	slashes := 0
+	for k := 1; k < len(m); k++ {
+		switch c := m[k]; {
+		case c == '/':
+			if m[k-1] == '/' || k == len(m)-1 {
+				return false
+			}
+			slashes++
+		case c <= ' ' || c >= 0x7f:
+			return false
+		}
+	}
+	return slashes == 1
+}
+
+// Refusals made here. They are shared values: refusing does not allocate.
+var (
+	errNoCredentials = &gatehouse.Error{Err: gatehouse.ErrNoCredentials, Reason: gatehouse.ReasonMissing,
+		Detail: "Authentication required: send a credential in the authorization metadata"}
+	errTwoValues = &gatehouse.Error{Err: gatehouse.ErrInvalidRequest, Reason: gatehouse.ReasonMalformed,
+		Detail: "Send exactly one authorization metadata value"}
+	errMalformed = &gatehouse.Error{Err: gatehouse.ErrInvalidRequest, Reason: gatehouse.ReasonMalformed,
+		Detail: "The authorization metadata must be a scheme and a credential, as in Bearer <token>"}
+	errNotAccepted = &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonUnsupported,
+		Detail: "The credential is not of a kind this service accepts"}
+	errUnsupported = &gatehouse.Error{Err: gatehouse.ErrNoCredentials, Reason: gatehouse.ReasonUnsupported,
+		Detail: "The authorization scheme is not supported: use Bearer", Cause: middleware.ErrUnsupportedScheme}
+	errUnlisted = &gatehouse.Error{Err: gatehouse.ErrForbidden, Reason: gatehouse.ReasonUnsupported,
+		Detail: "No credential may call this method"}
+	errNoPrincipal = gatehouse.Unavailable(errors.New("grpcauth: authenticator returned no principal and no error"))
+)
+
+// authorization is the metadata key credentials are read from: the
+// Authorization header of the HTTP/2 request, lower-cased as gRPC keys are.
+const authorization = "authorization"
+
+// Check authenticates the call whose incoming metadata ctx carries and
+// authorizes it for fullMethod, without serving it: it returns the
+// principal, or an error wrapping a gatehouse sentinel ([Status] maps it).
+// For a public method it returns a nil principal and a nil error. It is the
+// pure half of [Interceptor.Unary] and [Interceptor.Stream]; a handler of a
+// long-lived stream may call it again with the stream's context to verify
+// that the credential still holds.
+func (i *Interceptor) Check(ctx context.Context, fullMethod string) (*gatehouse.Principal, error) {
+	r, listed := i.methods[fullMethod]
+	if r.public {
+		return nil, nil
+	}
+	p, err := i.authenticate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case r.req != nil:
+		if !r.req.SatisfiedBy(p.Scopes) {
+			return nil, &gatehouse.ScopeError{Required: r.req.Scopes(), Any: r.req.Any()}
+		}
+	case !listed && i.denyUnlisted:
+		return nil, errUnlisted
+	}
+	if i.after != nil {
+		if err := i.after(ctx, fullMethod, p); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// authenticate reads the one authorization value and hands it to the
+// first authenticator that accepts it, as the HTTP middleware does with
+// the Authorization header. An authenticator that panics, or returns
+// neither a principal nor an error, fails closed: the call is refused as
+// unavailable (the middleware does the same in an unexported helper).
+func (i *Interceptor) authenticate(ctx context.Context) (p *gatehouse.Principal, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p, err = nil, gatehouse.Unavailable(fmt.Errorf("grpcauth: authenticator panicked: %v", v))
+		}
+	}()
+	// ValueFromIncomingContext copies the values (one allocation), but
+	// unlike metadata.FromIncomingContext it does not copy the whole map.
+	vals := metadata.ValueFromIncomingContext(ctx, authorization)
+	switch len(vals) {
+	case 0:
+		return nil, errNoCredentials
+	case 1:
+	default:
+		return nil, errTwoValues
+	}
+	v := vals[0]
+	c, fast := bearer(v)
+	checked := !fast // whether v is known to be a token68
+	if !fast {
+		if c, err = middleware.ParseAuthorization(v); err != nil {
+			if errors.Is(err, gatehouse.ErrInvalidRequest) {
+				// The middleware's sentences name the HTTP header.
+				return nil, errMalformed
+			}
+			return nil, err // too long, or not a token68
+		}
+	}
+	// The rule of the HTTP middleware (see middleware.StrictSyntax): a
+	// credential must be a token68; an authenticator that refuses every
+	// other credential itself sees it unchecked, and its refusal is then
+	// explained by the check, so that every bad credential gets the same
+	// answer. ParseAuthorization makes the check and returns that answer.
+	for n, a := range i.auths {
+		if !checked && !i.strict[n] {
+			if _, err = middleware.ParseAuthorization(v); err != nil {
+				return nil, err
+			}
+			checked = true
+		}
+		if a.Accepts(c) {
+			p, err = a.Authenticate(ctx, c)
+			if err == nil && p == nil {
+				return nil, errNoPrincipal
+			}
+			if err != nil && !checked {
+				if _, perr := middleware.ParseAuthorization(v); perr != nil {
+					return nil, perr
+				}
+			}
+			return p, err
+		}
+	}
+	if c.Scheme != gatehouse.SchemeBearer {
+		return nil, errUnsupported
+	}
+	if !checked {
+		if _, err = middleware.ParseAuthorization(v); err != nil {
+			return nil, err
+		}
+	}
+	return nil, errNotAccepted
+}
+
+// bearer is the fast path of middleware.ParseAuthorization for the usual
+// spelling: "Bearer ", then a credential of at most
+// gatehouse.MaxCredentialLength bytes with no space or tab around it. It
+// returns the credential and true without checking that it is a token68
+// (authenticate does that only where it is needed), or false when v needs
+// the full parse.
+func bearer(v string) (gatehouse.Credential, bool) {
+	const prefix = gatehouse.SchemeBearer + " "
+	n := len(v)
+	if n <= len(prefix) || n-len(prefix) > gatehouse.MaxCredentialLength || v[:len(prefix)] != prefix ||
+		v[len(prefix)] == ' ' || v[n-1] == ' ' || v[n-1] == '\t' {
+		return gatehouse.Credential{}, false
+	}
+	return gatehouse.Credential{Source: gatehouse.SourceHeader, Scheme: gatehouse.SchemeBearer, Value: v[len(prefix):]}, true
+}
+
+// Unary returns a unary server interceptor that refuses calls [Interceptor.Check]
+// refuses and serves the others with the principal in the context
+// ([gatehouse.FromContext]).
+func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		p, err := i.Check(ctx, info.FullMethod)
+		if err != nil {
+			return nil, i.refuse(ctx, info.FullMethod, err)
+		}
+		if p != nil {
+			ctx = gatehouse.NewContext(ctx, p)
+		}
+		return handler(ctx, req)
+	}
+}
+
+// Stream returns a stream server interceptor that checks a stream once,
+// when it opens, as [Interceptor.Unary] checks a call, and serves it with
+// the principal in the stream's context.
+func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx := ss.Context()
+		p, err := i.Check(ctx, info.FullMethod)
+		if err != nil {
+			return i.refuse(ctx, info.FullMethod, err)
+		}
+		if p == nil {
+			return handler(srv, ss)
+		}
+		return handler(srv, &serverStream{ServerStream: ss, ctx: gatehouse.NewContext(ctx, p)})
+	}
+}
+
+// serverStream is a grpc.ServerStream whose context carries the principal.
+type serverStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *serverStream) Context() context.Context { return s.ctx }
+
+// refuse returns the error a refused call ends with.
+func (i *Interceptor) refuse(ctx context.Context, fullMethod string, err error) error {
+	if i.onError != nil {
+		if out := i.onError(ctx, fullMethod, err); out != nil {
+			return out
+		}
+	}
+	return StatusError(err)
+}
