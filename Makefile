@@ -1,5 +1,5 @@
 # Every module of the repository; `make test` vets and tests each with -race.
-MODULES := . ginauth otelauth examples benchmarks
+MODULES := . ginauth grpcauth otelauth examples benchmarks
 GO ?= go
 FUZZTIME ?= 5m
 
