@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/ratelimit"
 )
 
 // DefaultVerifyPath is where a [Verifier] is mounted unless
@@ -108,8 +109,8 @@ func NewVerifier(m *middleware.Middleware, cfg VerifyConfig) (*Verifier, error) 
 		return nil, errors.New("proxy: verify: the path must start with / and be canonical, without a trailing /")
 	}
 	var err error
-	if v.trusted, err = parsePrefixes(cfg.TrustedProxies); err != nil {
-		return nil, err
+	if v.trusted, err = ratelimit.ParseTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("proxy: verify: %w", err)
 	}
 	if v.routes, err = compileRoutes(m, cfg.Routes); err != nil {
 		return nil, err
@@ -260,34 +261,4 @@ func validMethod(m string) bool {
 		}
 	}
 	return true
-}
-
-// parsePrefixes reads addresses and CIDR prefixes, as
-// ratelimit.NewClientIP does.
-func parsePrefixes(ss []string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for i, s := range ss {
-		var p netip.Prefix
-		var err error
-		if strings.Contains(s, "/") {
-			p, err = netip.ParsePrefix(s)
-		} else {
-			var a netip.Addr
-			if a, err = netip.ParseAddr(s); err == nil {
-				a = a.Unmap()
-				p = netip.PrefixFrom(a, a.BitLen())
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("proxy: verify: trusted proxy %d is not an address or a CIDR prefix", i)
-		}
-		if p.Addr().Is4In6() {
-			if p.Bits() < 96 {
-				return nil, fmt.Errorf("proxy: verify: trusted proxy %d: an IPv4-mapped prefix must be at least /96", i)
-			}
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
 }

@@ -79,29 +79,11 @@ func NewClientIP(cfg ClientIPConfig) (*ClientIP, error) {
 		}
 		c.v6bits = cfg.IPv6Prefix
 	}
-	for i, s := range cfg.TrustedProxies {
-		var p netip.Prefix
-		var err error
-		if strings.Contains(s, "/") {
-			p, err = netip.ParsePrefix(s)
-		} else {
-			var a netip.Addr
-			if a, err = netip.ParseAddr(s); err == nil {
-				a = a.Unmap()
-				p = netip.PrefixFrom(a, a.BitLen())
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("ratelimit: client IP: trusted proxy %d is not an address or a CIDR prefix", i)
-		}
-		if p.Addr().Is4In6() {
-			if p.Bits() < 96 {
-				return nil, fmt.Errorf("ratelimit: client IP: trusted proxy %d: an IPv4-mapped prefix must be at least /96", i)
-			}
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-		}
-		c.trusted = append(c.trusted, p.Masked())
+	trusted, err := ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("ratelimit: client IP: %w", err)
 	}
+	c.trusted = trusted
 	return c, nil
 }
 
@@ -286,4 +268,36 @@ func forwardedFor(elem string) (netip.Addr, bool) {
 		return parseHostPort(value)
 	}
 	return netip.Addr{}, false
+}
+
+// ParseTrustedProxies reads proxies' addresses and CIDR prefixes ("10.0.0.5",
+// "10.0.0.0/8", "fd00::/8"): an address is a prefix of its full length,
+// IPv4-mapped IPv6 forms are unmapped, and every prefix is masked. The
+// error names the entry's index, never its text.
+func ParseTrustedProxies(ss []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, s := range ss {
+		var p netip.Prefix
+		var err error
+		if strings.Contains(s, "/") {
+			p, err = netip.ParsePrefix(s)
+		} else {
+			var a netip.Addr
+			if a, err = netip.ParseAddr(s); err == nil {
+				a = a.Unmap()
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %d is not an address or a CIDR prefix", i)
+		}
+		if p.Addr().Is4In6() {
+			if p.Bits() < 96 {
+				return nil, fmt.Errorf("trusted proxy %d: an IPv4-mapped prefix must be at least /96", i)
+			}
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
