@@ -84,6 +84,9 @@ type Error struct {
 
 // Error returns the message for logs: the sentinel, the reason and the cause.
 func (e *Error) Error() string {
+	if e == nil || e.Err == nil {
+		return "gatehouse: unknown refusal"
+	}
 	var b strings.Builder
 	b.WriteString(e.Err.Error())
 	if e.Reason != "" {
@@ -100,6 +103,9 @@ func (e *Error) Error() string {
 
 // Unwrap returns the sentinel and the cause, so that errors.Is matches both.
 func (e *Error) Unwrap() []error {
+	if e == nil {
+		return nil
+	}
 	if e.Cause == nil {
 		return []error{e.Err}
 	}

@@ -61,7 +61,7 @@ func Status(err error) *status.Status {
 	httpStatus, _ := middleware.Classify(err)
 	var detail string
 	var ge *gatehouse.Error
-	if errors.As(err, &ge) {
+	if errors.As(err, &ge) && ge != nil {
 		detail = ge.Detail
 	}
 	switch httpStatus {

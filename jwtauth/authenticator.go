@@ -258,7 +258,7 @@ func (v *verification) keyfunc(t *jwt.Token) (any, error) {
 		return nil, &keyfuncError{errUnknownKey}
 	case err != nil:
 		var ge *gatehouse.Error
-		if errors.As(err, &ge) {
+		if errors.As(err, &ge) && ge != nil {
 			return nil, &keyfuncError{err}
 		}
 		return nil, &keyfuncError{gatehouse.Unavailable(err)}
@@ -357,7 +357,7 @@ func (a *Authenticator) principal(claims map[string]any, key *Key, dst *gatehous
 	p, err = a.mapFn(claims, key)
 	if err != nil {
 		var ge *gatehouse.Error
-		if errors.As(err, &ge) {
+		if errors.As(err, &ge) && ge != nil {
 			return nil, err
 		}
 		e := *errBadClaims

@@ -133,7 +133,7 @@ func (pw *ProblemWriter) WriteError(w http.ResponseWriter, r *http.Request, err 
 	status, code := Classify(err)
 	detail := ""
 	var ge *gatehouse.Error
-	if errors.As(err, &ge) && ge.Detail != "" {
+	if errors.As(err, &ge) && ge != nil && ge.Detail != "" {
 		detail = ge.Detail
 	}
 	h := w.Header()

@@ -92,7 +92,7 @@ func (s *Slog) Refused(r *http.Request, err error) {
 		slog.String("path", r.URL.Path),
 	}
 	var ge *gatehouse.Error
-	if errors.As(err, &ge) {
+	if errors.As(err, &ge) && ge != nil {
 		attrs = append(attrs, slog.String("reason", string(ge.Reason)))
 		if ge.KeyID != "" {
 			attrs = append(attrs, slog.String("key_id", ge.KeyID), slog.String("tenant_id", ge.TenantID))
