@@ -4,13 +4,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-go/gatehouse/internal/loopback"
 
 	"github.com/gatehouse-go/gatehouse/jwtauth"
 )
@@ -40,7 +41,7 @@ func (r *Resolved) Transport(base http.RoundTripper, o TransportOptions) (http.R
 	if err != nil {
 		return nil, fmt.Errorf("%w: URI: %v", ErrInvalid, err)
 	}
-	if u.Scheme == "http" && !o.AllowInsecure && !loopback(u.Hostname()) {
+	if u.Scheme == "http" && !o.AllowInsecure && !loopback.Host(u.Hostname()) {
 		return nil, fmt.Errorf("%w: refusing to send credentials over plain HTTP to %s; use https", ErrInvalid, u.Host)
 	}
 	if o.TokenTTL == 0 {
@@ -78,14 +79,6 @@ func (r *Resolved) Client() (*http.Client, error) {
 		return nil, err
 	}
 	return &http.Client{Transport: t, Timeout: 30 * time.Second}, nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // caPool returns the system roots plus the certificates in path.

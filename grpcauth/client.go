@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/loopback"
+
 	"google.golang.org/grpc/codes"
 	grpccreds "google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
@@ -176,15 +178,7 @@ func localTarget(target string) bool {
 	if h, _, err := net.SplitHostPort(target); err == nil {
 		host = h
 	}
-	return loopbackHost(host)
-}
-
-func loopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-	return err == nil && a.IsLoopback()
+	return loopback.Host(host)
 }
 
 // localAddr reports whether a connected peer is a loopback TCP address or

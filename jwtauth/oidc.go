@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse-go/gatehouse/internal/loopback"
 )
 
 // discoveryPath is where an issuer publishes its provider metadata,
@@ -294,19 +295,9 @@ func secureURL(u *url.URL) bool {
 	case "https":
 		return u.Host != ""
 	case "http":
-		return isLoopbackHost(u.Hostname())
+		return loopback.Host(u.Hostname())
 	}
 	return false
-}
-
-// isLoopbackHost reports whether host is "localhost" or a loopback IP
-// address.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.Unmap().IsLoopback()
 }
 
 // secureRedirect is the redirect policy of the default discovery client:

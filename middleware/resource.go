@@ -3,11 +3,12 @@ package middleware
 import (
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse-go/gatehouse/internal/loopback"
 )
 
 // ResourceMetadataPath is the well-known path of a protected resource's
@@ -106,16 +107,8 @@ func resourceURL(s string) (*url.URL, error) {
 		return nil, errors.New("middleware: resource metadata: the resource has a fragment, a query or user info")
 	case u.Scheme == "https":
 		return u, nil
-	case u.Scheme == "http" && loopbackHost(u.Hostname()):
+	case u.Scheme == "http" && loopback.Host(u.Hostname()):
 		return u, nil
 	}
 	return nil, errors.New("middleware: resource metadata: the resource must be https (http only on a loopback host)")
-}
-
-func loopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
@@ -119,7 +120,7 @@ func NewBasic(users store.UserStore, cfg BasicConfig) (*Basic, error) {
 		b.now = time.Now
 	}
 	if b.timeout = cfg.LoadTimeout; b.timeout <= 0 {
-		b.timeout = 5 * time.Second
+		b.timeout = middleware.DefaultStoreTimeout
 	}
 	var secret [32]byte
 	if _, err := rand.Read(secret[:]); err != nil {

@@ -101,6 +101,7 @@ type Handler struct {
 	prefix   string
 	timeout  time.Duration
 	mux      *http.ServeMux
+	bounded  http.Handler // mux under middleware.Timeout(timeout)
 }
 
 // NewHandler returns the login handlers for sessions of m and the users in
@@ -175,6 +176,7 @@ func NewHandler(m *Manager, users store.UserStore, cfg HandlerConfig) (*Handler,
 		mux.HandleFunc(path, notAllowed)
 	}
 	h.mux = mux
+	h.bounded = middleware.Timeout(h.timeout)(mux)
 	return h, nil
 }
 
@@ -191,12 +193,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "not_found", "No such endpoint", nil)
 		return
 	}
-	if h.timeout > 0 {
-		ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
-		defer cancel()
-		r = r.WithContext(ctx)
-	}
-	h.mux.ServeHTTP(w, r)
+	h.bounded.ServeHTTP(w, r)
 }
 
 func notAllowed(w http.ResponseWriter, r *http.Request) {
