@@ -131,6 +131,7 @@ var testUsers = []store.User{
 type envConfig struct {
 	policy  admin.Policy
 	handler admin.HandlerConfig
+	events  admin.EventSink
 }
 
 // env is a whole deployment: a memory store behind a counting wrapper and a
@@ -175,7 +176,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	e.mw, err = middleware.New(middleware.Config{Observer: admin.NewAuditObserver(logger, nil)}, e.auth)
 	require.NoError(t, err)
 	e.mgr, err = admin.NewManager(e.cache, e.mem, format, admin.Config{
-		Hasher: e.hasher, Policy: cfg.policy, Logger: logger, Now: e.clock.Now,
+		Hasher: e.hasher, Policy: cfg.policy, Logger: logger, Now: e.clock.Now, Events: cfg.events,
 	})
 	require.NoError(t, err)
 	api, err := admin.NewHandler(e.mgr, e.mw, cfg.handler)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -35,6 +36,9 @@ type Config struct {
 	MaxGrace time.Duration
 	// Logger receives audit events. Default slog.Default().
 	Logger *slog.Logger
+	// Events receives every key event the manager causes (created,
+	// updated, revoked, rotated), after the audit log line. Default none.
+	Events EventSink
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -58,6 +62,7 @@ type Manager struct {
 	policy   Policy
 	maxGrace time.Duration
 	log      *slog.Logger
+	events   EventSink
 	now      func() time.Time
 }
 
@@ -75,7 +80,7 @@ func NewManager(keys store.KeyStore, users store.UserStore, f apikey.Format, cfg
 		return nil, err
 	}
 	m := &Manager{keys: keys, users: users, format: f, hasher: cfg.Hasher, roles: cfg.Roles,
-		matcher: cfg.Matcher, policy: cfg.Policy, maxGrace: cfg.MaxGrace, log: cfg.Logger, now: cfg.Now}
+		matcher: cfg.Matcher, policy: cfg.Policy, maxGrace: cfg.MaxGrace, log: cfg.Logger, events: cfg.Events, now: cfg.Now}
 	if m.roles == nil {
 		m.roles = scopes.DefaultRoles()
 	}
@@ -543,4 +548,17 @@ func (m *Manager) audit(ctx context.Context, event string, a Actor, k *store.Key
 		slog.String("actor_id", a.ID),
 	}, extra...)
 	m.log.LogAttrs(ctx, slog.LevelInfo, event, attrs...)
+	if m.events == nil {
+		return
+	}
+	e := Event{Type: strings.TrimPrefix(event, "gatehouse."), Key: k, ActorID: a.ID, At: m.now()}
+	for _, x := range extra {
+		if x.Key == "old_key_id" {
+			e.OldKeyID = x.Value.String()
+		}
+	}
+	if err := m.events.Emit(ctx, e); err != nil {
+		m.log.LogAttrs(ctx, slog.LevelError, "gatehouse.event.failed", slog.String("event", e.Type),
+			slog.String("key_id", k.ID), slog.String("error", err.Error()))
+	}
 }
