@@ -74,7 +74,7 @@ func verify(key []byte, id, ts, sigs string, body []byte, now time.Time, toleran
 		if !ok || version != "v1" || base64.StdEncoding.DecodedLen(len(enc)) > len(got) {
 			continue
 		}
-		n, err := base64.StdEncoding.Decode(got[:], []byte(enc))
+		n, err := base64.StdEncoding.Strict().Decode(got[:], []byte(enc))
 		if err != nil {
 			continue
 		}
