@@ -121,6 +121,8 @@ func TestNewSecret(t *testing.T) {
 func FuzzVerify(f *testing.F) {
 	f.Add(specID, strconv.Itoa(specTS), specSig, []byte(specBody))
 	f.Add("", "", "", []byte(nil))
+	// The same bytes in non-canonical base64 (other padding bits).
+	f.Add(specID, strconv.Itoa(specTS), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OH=", []byte(specBody))
 	f.Add(specID, "-1", "v1, v1,,,", []byte("x"))
 	f.Add(specID, "99999999999999999999", "v1,"+strings.Repeat("A", 100), []byte("x"))
 	now := time.Unix(specTS, 0)
