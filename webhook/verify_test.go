@@ -138,3 +138,35 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckURL(t *testing.T) {
+	tests := []struct {
+		url string
+		ok  bool
+	}{
+		{"https://hooks.example.com/gatehouse", true},
+		{"https://hooks.example.com:8443/x?y=1", true},
+		{"http://127.0.0.1:9000/hook", true},
+		{"http://localhost/hook", true},
+		{"http://[::1]:80/hook", true},
+		{"http://hooks.example.com/gatehouse", false},
+		{"http://10.0.0.1/hook", false},
+		{"ftp://hooks.example.com/", false},
+		{"https://user:pass@hooks.example.com/", false},
+		{"https:///path-only", false},
+		{"hooks.example.com/gatehouse", false},
+		{"https://hooks.example.com/#frag", false},
+		{"https://hooks.example.com/" + strings.Repeat("a", 2048), false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			err := webhook.CheckURL(tt.url)
+			if tt.ok {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, webhook.ErrURL)
+			}
+		})
+	}
+}
