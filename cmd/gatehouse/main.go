@@ -68,6 +68,7 @@ func commands() []command {
 		{"serve", "serve the demo API behind Gatehouse", serve},
 		{"keys", "create, list, update, rotate and revoke API keys", keys},
 		{"users", "create and list the users who own keys", users},
+		{"webhooks", "add, list and remove webhook endpoints; show deliveries", webhooks},
 		{"pat", "personal access configs: create, list, delete", pat},
 		{"configure", "write a client profile (URI, token or personal access config)", configure},
 		{"whoami", "ask the API who the resolved credentials are", whoami},
