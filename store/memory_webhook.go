@@ -15,13 +15,15 @@ type MemoryWebhooks struct {
 	mu         sync.Mutex
 	endpoints  map[string]*WebhookEndpoint
 	deliveries map[string]*WebhookDelivery
+	byEvent    map[[2]string]bool // endpoint ID and event ID of every delivery
 }
 
 var _ WebhookStore = (*MemoryWebhooks)(nil)
 
 // NewMemoryWebhooks returns an empty in-memory webhook store.
 func NewMemoryWebhooks() *MemoryWebhooks {
-	return &MemoryWebhooks{endpoints: map[string]*WebhookEndpoint{}, deliveries: map[string]*WebhookDelivery{}}
+	return &MemoryWebhooks{endpoints: map[string]*WebhookEndpoint{}, deliveries: map[string]*WebhookDelivery{},
+		byEvent: map[[2]string]bool{}}
 }
 
 // CreateWebhookEndpoint implements [WebhookStore].
@@ -77,7 +79,7 @@ func (m *MemoryWebhooks) DeleteWebhookEndpoint(ctx context.Context, id string) e
 	delete(m.endpoints, id)
 	for k, d := range m.deliveries {
 		if d.EndpointID == id {
-			delete(m.deliveries, k)
+			m.deleteLocked(k, d)
 		}
 	}
 	return nil
@@ -110,24 +112,49 @@ func (m *MemoryWebhooks) EnqueueWebhookEvent(ctx context.Context, ev WebhookEven
 	defer m.mu.Unlock()
 	n := 0
 	for _, e := range m.endpoints {
-		if !e.DisabledAt.IsZero() || !e.Wants(ev.Type) || m.hasLocked(e.ID, ev.ID) {
+		if !e.DisabledAt.IsZero() || !e.Wants(ev.Type) || m.byEvent[[2]string{e.ID, ev.ID}] {
 			continue
 		}
 		d := &WebhookDelivery{ID: NewID("whd"), EndpointID: e.ID, EventID: ev.ID, EventType: ev.Type,
 			Payload: slices.Clone(ev.Payload), CreatedAt: ev.At, NextAt: ev.At}
 		m.deliveries[d.ID] = d
+		m.byEvent[[2]string{e.ID, ev.ID}] = true
 		n++
 	}
 	return n, nil
 }
 
-func (m *MemoryWebhooks) hasLocked(endpoint, event string) bool {
-	for _, d := range m.deliveries {
-		if d.EndpointID == endpoint && d.EventID == event {
-			return true
+func (m *MemoryWebhooks) deleteLocked(id string, d *WebhookDelivery) {
+	delete(m.deliveries, id)
+	delete(m.byEvent, [2]string{d.EndpointID, d.EventID})
+}
+
+// PruneWebhookDeliveries implements [WebhookStore].
+func (m *MemoryWebhooks) PruneWebhookDeliveries(ctx context.Context, before time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, d := range m.deliveries {
+		if d.NextAt.IsZero() && lastChange(d).Before(before) {
+			m.deleteLocked(id, d)
+			n++
 		}
 	}
-	return false
+	return n, nil
+}
+
+// lastChange is when a delivery was last attempted (or created).
+func lastChange(d *WebhookDelivery) time.Time {
+	switch {
+	case !d.DeliveredAt.IsZero():
+		return d.DeliveredAt
+	case !d.LastAttemptAt.IsZero():
+		return d.LastAttemptAt
+	}
+	return d.CreatedAt
 }
 
 // ClaimWebhookDeliveries implements [WebhookStore].

@@ -130,4 +130,8 @@ type WebhookStore interface {
 	// endpoint's deliveries with IDs before before ("": from the newest),
 	// newest first, and the cursor of the next page ("" at the end).
 	ListWebhookDeliveries(ctx context.Context, endpointID, before string, limit int) ([]*WebhookDelivery, string, error)
+	// PruneWebhookDeliveries removes the deliveries that are done
+	// (delivered, or failed for good) and whose last attempt was before
+	// t, and returns how many. Pending deliveries are never removed.
+	PruneWebhookDeliveries(ctx context.Context, before time.Time) (int, error)
 }

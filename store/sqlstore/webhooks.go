@@ -272,3 +272,18 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, endpointID, before st
 	}
 	return out, next, nil
 }
+
+// PruneWebhookDeliveries implements [store.WebhookStore].
+func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM gatehouse_webhook_deliveries
+			WHERE next_at IS NULL AND COALESCE(delivered_at, last_attempt_at, created_at) < $1`, s.timeArg(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), translate("prune webhook deliveries", err)
+}

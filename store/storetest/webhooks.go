@@ -242,6 +242,37 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 			assert.IsDecreasing(t, seen, "newest (greatest ID) first, no repeats")
 			assert.Len(t, seen, 5)
 		}},
+		{"Prune", func(t *testing.T, s store.WebhookStore) {
+			e := endpoint(t, s)
+			for range 3 {
+				_, err := s.EnqueueWebhookEvent(ctx, event("key.created", base))
+				require.NoError(t, err)
+			}
+			ds, err := s.ClaimWebhookDeliveries(ctx, base, time.Minute, 10)
+			require.NoError(t, err)
+			require.Len(t, ds, 3)
+			// One delivered, one failed for good, one pending.
+			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[0].ID, LeaseToken: ds[0].LeaseToken, At: base, Delivered: true})
+			require.NoError(t, err)
+			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[1].ID, LeaseToken: ds[1].LeaseToken, At: base.Add(time.Hour)})
+			require.NoError(t, err)
+			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[2].ID, LeaseToken: ds[2].LeaseToken, At: base,
+				NextAt: base.Add(time.Minute)})
+			require.NoError(t, err)
+			n, err := s.PruneWebhookDeliveries(ctx, base)
+			require.NoError(t, err)
+			assert.Zero(t, n, "nothing done before base")
+			n, err = s.PruneWebhookDeliveries(ctx, base.Add(time.Second))
+			require.NoError(t, err)
+			assert.Equal(t, 1, n, "the delivered one")
+			n, err = s.PruneWebhookDeliveries(ctx, base.Add(365*24*time.Hour))
+			require.NoError(t, err)
+			assert.Equal(t, 1, n, "the failed one; never the pending one")
+			left, _, err := s.ListWebhookDeliveries(ctx, e.ID, "", 10)
+			require.NoError(t, err)
+			require.Len(t, left, 1)
+			assert.Equal(t, ds[2].ID, left[0].ID)
+		}},
 		{"ConcurrentClaimsNeverShare", func(t *testing.T, s store.WebhookStore) {
 			endpoint(t, s)
 			const n = 30

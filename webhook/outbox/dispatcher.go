@@ -51,6 +51,10 @@ type Config struct {
 	// Interval is how often Run looks for due deliveries when nothing
 	// woke it. Default 1 second.
 	Interval time.Duration
+	// Retention is how long delivered and failed deliveries stay in the
+	// outbox (for `gatehouse webhooks deliveries`) before a pass removes
+	// them, at most once an hour. Default 7 days.
+	Retention time.Duration
 	// Logger receives gatehouse.webhook.* audit events. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -71,12 +75,13 @@ type Dispatcher struct {
 	log   *slog.Logger
 	wake  chan struct{}
 
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter // by endpoint ID
+	mu        sync.Mutex
+	limiters  map[string]*rate.Limiter // by endpoint ID
+	lastPrune time.Time
+	closed    bool // set by Close, before it waits for running
 
-	closeOnce sync.Once
-	stop      chan struct{}
-	running   sync.WaitGroup
+	stop    chan struct{}
+	running sync.WaitGroup
 }
 
 // NewDispatcher returns a dispatcher of the deliveries in s. It starts
@@ -86,7 +91,7 @@ func NewDispatcher(s store.WebhookStore, cfg Config) (*Dispatcher, error) {
 		return nil, errors.New("outbox: nil store")
 	}
 	if cfg.Timeout < 0 || cfg.Rate < 0 || cfg.Burst < 0 || cfg.MaxAttempts < 0 || cfg.DisableAfter < 0 || cfg.Batch < 0 ||
-		cfg.BaseBackoff < 0 || cfg.MaxBackoff < 0 || cfg.Lease < 0 || cfg.Interval < 0 {
+		cfg.BaseBackoff < 0 || cfg.MaxBackoff < 0 || cfg.Lease < 0 || cfg.Interval < 0 || cfg.Retention < 0 {
 		return nil, errors.New("outbox: negative setting")
 	}
 	if cfg.Timeout == 0 {
@@ -124,6 +129,9 @@ func NewDispatcher(s store.WebhookStore, cfg Config) (*Dispatcher, error) {
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = time.Second
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = 7 * 24 * time.Hour
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -166,7 +174,13 @@ func (d *Dispatcher) Wake() {
 // that found work. Errors are logged. It blocks; run it in a goroutine
 // you own.
 func (d *Dispatcher) Run(ctx context.Context) {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
 	d.running.Add(1)
+	d.mu.Unlock()
 	defer d.running.Done()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -201,15 +215,22 @@ func (d *Dispatcher) Run(ctx context.Context) {
 
 // Close stops Run and waits for it to return. It is idempotent.
 func (d *Dispatcher) Close() error {
-	d.closeOnce.Do(func() { close(d.stop) })
+	d.mu.Lock()
+	if !d.closed {
+		d.closed = true
+		close(d.stop)
+	}
+	d.mu.Unlock()
 	d.running.Wait()
 	return nil
 }
 
 // RunOnce claims the due deliveries (up to Batch), sends them, one
 // goroutine per endpoint and in order within each, and returns how many
-// it attempted.
+// it attempted. Once an hour it also removes the deliveries done for
+// longer than Retention.
 func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
+	d.prune(ctx)
 	ds, err := d.store.ClaimWebhookDeliveries(ctx, d.cfg.Now(), d.cfg.Lease, d.cfg.Batch)
 	if err != nil || len(ds) == 0 {
 		return 0, err
@@ -258,6 +279,25 @@ func (d *Dispatcher) sendGroup(ctx context.Context, endpointID string, group []*
 		if stop := d.attempt(ctx, e, x); stop {
 			return
 		}
+	}
+}
+
+// prune removes old finished deliveries, at most once an hour.
+func (d *Dispatcher) prune(ctx context.Context) {
+	now := d.cfg.Now()
+	d.mu.Lock()
+	due := d.lastPrune.IsZero() || now.Sub(d.lastPrune) >= time.Hour
+	if due {
+		d.lastPrune = now
+	}
+	d.mu.Unlock()
+	if !due {
+		return
+	}
+	if n, err := d.store.PruneWebhookDeliveries(ctx, now.Add(-d.cfg.Retention)); err != nil {
+		d.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse.webhook.prune_failed", slog.String("error", err.Error()))
+	} else if n > 0 {
+		d.log.LogAttrs(ctx, slog.LevelDebug, "gatehouse.webhook.pruned", slog.Int("deliveries", n))
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/admin"
 	"github.com/gatehouse-go/gatehouse/internal/testclock"
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 	"github.com/gatehouse-go/gatehouse/webhook"
@@ -101,12 +102,20 @@ func noJitter() float64 { return 0 }
 // TestExactlyOnceAcrossRestart: five events reach a receiver that fails
 // its first three attempts, through a sender that is stopped (its
 // dispatcher and database closed) midway and started again on the same
-// SQLite file; the receiver, deduplicating by webhook-id, handles each
-// event exactly once.
+// database (a SQLite file, a PostgreSQL database); the receiver,
+// deduplicating by webhook-id, handles each event exactly once.
 func TestExactlyOnceAcrossRestart(t *testing.T) {
+	for name, dsn := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "gatehouse.db") },
+		"postgres": func(t *testing.T) string { return testdb.Postgres(t, "gh_outbox_") },
+	} {
+		t.Run(name, func(t *testing.T) { testExactlyOnceAcrossRestart(t, dsn(t)) })
+	}
+}
+
+func testExactlyOnceAcrossRestart(t *testing.T, path string) {
 	ctx := context.Background()
 	clock := testclock.New(t0)
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	rec, srv := newReceiver(t, clock, 3)
 	cfg := outbox.Config{Now: clock.Now, Jitter: noJitter, BaseBackoff: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
 
@@ -354,4 +363,30 @@ func TestRunWakeAndClose(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after Close")
 	}
+}
+
+// TestPruneAfterRetention: delivered deliveries leave the outbox once
+// they are older than Retention, checked at most once an hour.
+func TestPruneAfterRetention(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 0)
+	s := store.NewMemoryWebhooks()
+	e := addEndpoint(t, s, srv.URL, rec.secret)
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Retention: 24 * time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_1", Type: "key.created", Payload: []byte(`{}`), At: t0})
+	require.NoError(t, err)
+	count := func() int {
+		ds, _, err := s.ListWebhookDeliveries(ctx, e.ID, "", 10)
+		require.NoError(t, err)
+		return len(ds)
+	}
+	_, err = d.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, count(), "delivered, kept")
+	clock.Advance(24*time.Hour + time.Second)
+	_, err = d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, count(), "pruned after the retention")
 }
