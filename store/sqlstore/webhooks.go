@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"time"
 
@@ -170,13 +171,26 @@ func (s *Store) EnqueueWebhookEvent(ctx context.Context, ev store.WebhookEvent) 
 // LOCKED and SQLite under its write lock.
 func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.WebhookDelivery, error) {
 	limit = store.PageLimit(limit)
+	// A read first: most passes find nothing, and need no write
+	// transaction (on SQLite, no write lock).
+	var one int
+	err := s.db.QueryRowContext(ctx, `SELECT 1 FROM gatehouse_webhook_deliveries d
+		JOIN gatehouse_webhook_endpoints e ON e.id = d.endpoint_id
+		WHERE e.disabled_at IS NULL AND d.next_at IS NOT NULL AND d.next_at <= $1
+		  AND (d.lease_until IS NULL OR d.lease_until <= $1) LIMIT 1`, s.timeArg(now)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, translate("claim webhook deliveries", err)
+	}
 	lock := ""
 	if s.dialect == Postgres {
 		lock = " FOR UPDATE OF d SKIP LOCKED"
 	}
 	token := store.NewID("lease")
 	var out []*store.WebhookDelivery
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		rows, err := tx.QueryContext(ctx, `UPDATE gatehouse_webhook_deliveries SET lease_token = $1, lease_until = $2
 			WHERE id IN (SELECT d.id FROM gatehouse_webhook_deliveries d

@@ -14,6 +14,11 @@ import (
 
 // SinkConfig holds the optional settings of [NewSink].
 type SinkConfig struct {
+	// Timeout bounds the write of one event. The write does not end with
+	// the caller's context: an event whose change was made is stored
+	// even when the request that made it was abandoned meanwhile.
+	// Default 5 seconds.
+	Timeout time.Duration
 	// Now is the clock for events without a time. Default time.Now.
 	Now func() time.Time
 }
@@ -21,9 +26,10 @@ type SinkConfig struct {
 // Sink is an [admin.EventSink] that stores each event in the outbox. It
 // is safe for concurrent use.
 type Sink struct {
-	store   store.WebhookStore
-	now     func() time.Time
-	onEnque atomic.Pointer[func()]
+	store     store.WebhookStore
+	timeout   time.Duration
+	now       func() time.Time
+	onEnqueue atomic.Pointer[func()]
 }
 
 var _ admin.EventSink = (*Sink)(nil)
@@ -36,15 +42,20 @@ func NewSink(s store.WebhookStore, cfg SinkConfig) (*Sink, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Sink{store: s, now: cfg.Now}, nil
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	return &Sink{store: s, timeout: cfg.Timeout, now: cfg.Now}, nil
 }
 
 // OnEnqueue sets a function called after an event was stored for at least
 // one endpoint, such as [Dispatcher.Wake].
-func (s *Sink) OnEnqueue(f func()) { s.onEnque.Store(&f) }
+func (s *Sink) OnEnqueue(f func()) { s.onEnqueue.Store(&f) }
 
 // Emit implements [admin.EventSink]: it returns once the event is stored
-// for every endpoint that wants it.
+// for every endpoint that wants it. The event is written just after the
+// change that caused it, not in the change's transaction: a process that
+// dies between the two loses that one event.
 func (s *Sink) Emit(ctx context.Context, e admin.Event) error {
 	if e.Key == nil || e.Type == "" {
 		return errors.New("outbox: event without a type or key")
@@ -56,11 +67,13 @@ func (s *Sink) Emit(ctx context.Context, e admin.Event) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+	defer cancel()
 	n, err := s.store.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: store.NewID("msg"), Type: e.Type, Payload: body, At: e.At})
 	if err != nil {
 		return err
 	}
-	if f := s.onEnque.Load(); n > 0 && f != nil {
+	if f := s.onEnqueue.Load(); n > 0 && f != nil {
 		(*f)()
 	}
 	return nil
