@@ -201,12 +201,17 @@ func (l *leakReporter) report(t *testing.T, url string, tokens ...string) (int, 
 	return res.StatusCode, string(b)
 }
 
-// TestServeLeakedKeyRefusedEverywhere: two instances on one PostgreSQL
-// database; a key reported to one of them through the leaked-key endpoint
-// is refused by both within 1 s, and the webhook endpoint receives
-// key.revoked and key.leaked once each although both instances deliver.
+// TestServeLeakedKeyRefusedEverywhere: two instances on one database
+// (PostgreSQL, and a SQLite file); a key reported to one of them through
+// the leaked-key endpoint is refused by both within 1 s, and the webhook
+// endpoint receives key.revoked and key.leaked once each although both
+// instances deliver.
 func TestServeLeakedKeyRefusedEverywhere(t *testing.T) {
-	dsn := testdb.Postgres(t, "gh_leak_")
+	t.Run("postgres", func(t *testing.T) { testServeLeakedKey(t, testdb.Postgres(t, "gh_leak_")) })
+	t.Run("sqlite", func(t *testing.T) { testServeLeakedKey(t, filepath.Join(t.TempDir(), "gatehouse.db")) })
+}
+
+func testServeLeakedKey(t *testing.T, dsn string) {
 	vars := map[string]string{"GATEHOUSE_DSN": dsn}
 	rep := newLeakReporter(t)
 	rec := newHookReceiver(t)
