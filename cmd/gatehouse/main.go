@@ -5,6 +5,7 @@
 //	gatehouse keys create --name NAME --scopes read,write [--expires 90d] ...
 //	gatehouse keys list
 //	gatehouse keys revoke ID
+//	gatehouse webhooks add --url https://... [--events key.revoked,key.leaked]
 //
 // Every command takes --db or --dsn, or reads GATEHOUSE_DSN; the default is
 // the SQLite file gatehouse.db in the current directory. The pepper for key
