@@ -23,4 +23,18 @@
 // Audit events (gatehouse.key.created, .updated, .rotated, .revoked, and
 // gatehouse.auth.refused from [NewAuditObserver]) go to log/slog and never
 // carry a key, a digest or a token.
+//
+// Key events ([Event]: created, updated, rotated, revoked, expiring,
+// leaked) go to Config.Events, such as the webhook outbox of package
+// webhook/outbox; [EventNotifier] turns expiry reminders into events.
+// [Webhooks] and [NewWebhookHandler] manage the webhook endpoints (super
+// admins only: an endpoint receives every tenant's events).
+//
+// [LeakedKeys] is the endpoint of GitHub's secret scanning partner
+// program: it verifies each report's ECDSA signature against GitHub's
+// published keys, rejects look-alike tokens by their checksum before any
+// lookup, and revokes (or flags) each key it finds, emitting key.leaked.
+//
+//	leaked, err := admin.NewLeakedKeys(mgr, admin.LeakConfig{Action: admin.LeakRevoke})
+//	mux.Handle("POST /api/auth/leaked-keys", leaked)
 package admin

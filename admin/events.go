@@ -29,6 +29,10 @@ type Event struct {
 	OldKeyID string
 	// DaysLeft is the whole days before expiry (key.expiring only).
 	DaysLeft int
+	// LeakAction is "revoked" or "flagged", and LeakURL where the key was
+	// found (key.leaked only).
+	LeakAction string
+	LeakURL    string
 }
 
 // EventSink receives key events after they happen, such as a webhook

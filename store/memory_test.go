@@ -19,3 +19,7 @@ func TestMemoryLifecycleConformance(t *testing.T) {
 	storetest.RunSessionStore(t, func(t *testing.T) store.SessionStore { return store.NewMemory() })
 	storetest.RunSigningKeyStore(t, func(t *testing.T) store.SigningKeyStore { return store.NewMemorySigningKeys() })
 }
+
+func TestMemoryWebhooksConformance(t *testing.T) {
+	storetest.RunWebhookStore(t, func(t *testing.T) store.WebhookStore { return store.NewMemoryWebhooks() })
+}

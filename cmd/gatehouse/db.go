@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/admin"
 	"github.com/gatehouse-go/gatehouse/apikey"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
+	"github.com/gatehouse-go/gatehouse/webhook/outbox"
 )
 
 // dbFlags are the flags every command that opens the database takes, and
@@ -54,6 +56,9 @@ type app struct {
 	format apikey.Format
 	hasher *store.Hasher
 	policy admin.Policy
+
+	sinkOnce sync.Once
+	sink     *outbox.Sink // the webhook outbox (see eventSink)
 }
 
 func openApp(ctx context.Context, d dbFlags, e env) (*app, error) {
@@ -156,5 +161,5 @@ func (a *app) manager(keys store.KeyStore, log *slog.Logger) (*admin.Manager, er
 	if keys == nil {
 		keys = a.db
 	}
-	return admin.NewManager(keys, a.db, a.format, admin.Config{Hasher: a.hasher, Policy: a.policy, Logger: log})
+	return admin.NewManager(keys, a.db, a.format, admin.Config{Hasher: a.hasher, Policy: a.policy, Logger: log, Events: a.eventSink()})
 }

@@ -90,6 +90,7 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	a.emit(ctx, e, admin.EventKeyCreated, rec)
 	fmt.Fprintln(e.stdout, key)
 	fmt.Fprintf(e.stderr, "created key %s (%s), scopes %s, expires %s\nthe key is shown once: store it now\n",
 		rec.ID, rec.Name, scopesOf(rec), formatTime(rec.ExpiresAt, "never"))
@@ -197,6 +198,7 @@ func keysRevoke(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return notFound(err, id)
 	}
+	a.emit(ctx, e, admin.EventKeyRevoked, k)
 	fmt.Fprintf(e.stderr, "revoked key %s (%s)\n", k.ID, k.Name)
 	return nil
 }

@@ -99,6 +99,7 @@ func keysUpdate(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return notFound(err, id)
 	}
+	a.emit(ctx, e, admin.EventKeyUpdated, k)
 	fmt.Fprintf(e.stderr, "updated key %s (%s), expires %s\n", k.ID, k.Name, formatTime(k.ExpiresAt, "never"))
 	return nil
 }

@@ -5,6 +5,7 @@
 //	gatehouse keys create --name NAME --scopes read,write [--expires 90d] ...
 //	gatehouse keys list
 //	gatehouse keys revoke ID
+//	gatehouse webhooks add --url https://... [--events key.revoked,key.leaked]
 //
 // Every command takes --db or --dsn, or reads GATEHOUSE_DSN; the default is
 // the SQLite file gatehouse.db in the current directory. The pepper for key
@@ -68,6 +69,7 @@ func commands() []command {
 		{"serve", "serve the demo API behind Gatehouse", serve},
 		{"keys", "create, list, update, rotate and revoke API keys", keys},
 		{"users", "create and list the users who own keys", users},
+		{"webhooks", "add, list and remove webhook endpoints; show deliveries", webhooks},
 		{"pat", "personal access configs: create, list, delete", pat},
 		{"configure", "write a client profile (URI, token or personal access config)", configure},
 		{"whoami", "ask the API who the resolved credentials are", whoami},

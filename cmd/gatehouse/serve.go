@@ -47,6 +47,9 @@ func serve(ctx context.Context, args []string, e env) error {
 		authServers = append(authServers, v)
 		return nil
 	})
+	var leak leakOptions
+	fs.StringVar(&leak.keysURL, "leaked-keys-url", "", "serve POST /api/auth/leaked-keys for GitHub's secret scanning partner program, verifying reports with the keys published at this URL ("+admin.GitHubSecretScanningKeysURL+"); default off")
+	fs.StringVar(&leak.action, "leaked-keys-action", admin.LeakRevoke, "what a reported key gets: revoke, or flag (log and key.leaked event only)")
 	staleOK := fs.Bool("stale-if-unavailable", false, "while neither the invalidation feed nor the database answers, serve cached keys and sessions until their TTL (1 min) instead of answering 503")
 	if err := parseFlags(fs, args, ""); err != nil {
 		return err
@@ -65,6 +68,10 @@ func serve(ctx context.Context, args []string, e env) error {
 	if err := opts.resourceMetadata(*resource, authServers); err != nil {
 		return err
 	}
+	if err := leak.check(); err != nil {
+		return err
+	}
+	opts.leak = leak
 	log := slog.New(slog.NewTextHandler(e.stderr, nil))
 	routeRedisLogs(log)
 	if *redisAddr == "" {
@@ -106,7 +113,8 @@ func serve(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	reminders, err := admin.NewReminders(a.db, admin.ReminderConfig{Notifier: admin.LogNotifier{Log: log}})
+	reminders, err := admin.NewReminders(a.db, admin.ReminderConfig{Notifier: admin.Notifiers(admin.LogNotifier{Log: log},
+		admin.EventNotifier{Events: a.eventSink()})})
 	if err != nil {
 		return err
 	}
@@ -139,6 +147,12 @@ func serve(ctx context.Context, args []string, e env) error {
 		flushSessions(bg, sessions, 10*time.Second, logErr(log, "session last-seen flush"))
 	}()
 	defer func() { stopBG(); wg.Wait() }()
+	// Webhooks: the outbox's deliveries, from this instance and any other.
+	stopDispatcher, err := startDispatcher(bg, a, log)
+	if err != nil {
+		return err
+	}
+	defer stopDispatcher()
 
 	if err := bootstrap(ctx, a, keys, e, bound, log); err != nil {
 		return err
@@ -161,7 +175,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	log.Info("serving", "addr", "http://"+bound, "mode", mode, "db", a.db.Dialect(), "login", "http://"+bound+"/api/auth/login",
 		"forward_auth", opts.forwardAuth(bound),
 		"basic", *basic, "rate_limit", *rate, "key_rate_limit", *keyRate, "limits_in", opts.limitsIn(),
-		"store_timeout", *storeTimeout, "stale_if_unavailable", *staleOK)
+		"store_timeout", *storeTimeout, "stale_if_unavailable", *staleOK, "leaked_keys", leak.describe(bound))
 	if e.ready != nil {
 		e.ready(bound)
 	}
@@ -283,6 +297,8 @@ type apiOptions struct {
 
 	storeTimeout time.Duration // bound on a request's store calls
 
+	leak leakOptions // the leaked-key endpoint (--leaked-keys-url)
+
 	// RFC 9728 metadata (--resource): its URL, path and handler; "": off.
 	metadataURL, metadataPath string
 	metadata                  http.Handler
@@ -376,6 +392,9 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	mux := http.NewServeMux()
 	mux.Handle("/api/auth/api-keys", mgmt)
 	mux.Handle("/api/auth/api-keys/", mgmt)
+	if err := mountHooks(mux, a, mgr, m, log, opts); err != nil {
+		return nil, err
+	}
 	for _, p := range login.Paths() {
 		mux.Handle(p, login)
 	}

@@ -15,6 +15,7 @@ func TestConformance(t *testing.T) {
 			storetest.RunReminderStore(t, func(t *testing.T) storetest.LifecycleStore { return open(t, d.fresh(t)) })
 			storetest.RunSessionStore(t, func(t *testing.T) store.SessionStore { return open(t, d.fresh(t)) })
 			storetest.RunSigningKeyStore(t, func(t *testing.T) store.SigningKeyStore { return open(t, d.fresh(t)) })
+			storetest.RunWebhookStore(t, func(t *testing.T) store.WebhookStore { return open(t, d.fresh(t)) })
 		})
 	}
 }

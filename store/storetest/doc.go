@@ -19,6 +19,11 @@
 // revocations and expiry behave as documented; many goroutines may use the
 // store at once; a cancelled context fails writes without effect.
 //
+// The other Run functions do the same for the other interfaces: users,
+// reminders, sessions, signing keys, and RunWebhookStore for the webhook
+// endpoints and their outbox (fan-out, leases that no two callers share,
+// retries, disabling, pruning).
+//
 // Times: a store keeps at least microsecond precision and may drop finer
 // digits by truncation (never by rounding up, so that a stored expiry is
 // never later than the one given). A time given in UTC comes back in UTC;

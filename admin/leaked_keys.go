@@ -1,0 +1,150 @@
+package admin
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors of the signing keys of leak reports.
+var (
+	// ErrUnknownSigningKey means a report names a key that the published
+	// key set does not hold (after a refetch, or within RefreshInterval
+	// of the last one). Response: 401.
+	ErrUnknownSigningKey = errors.New("admin: leak report signed with an unknown key")
+	// ErrSigningKeysUnavailable means the key set could not be fetched,
+	// so no report can be verified. Response: 503.
+	ErrSigningKeysUnavailable = errors.New("admin: leak report signing keys unavailable")
+)
+
+const maxKeyIDLen = 256
+
+// reporterKeys is the published key set of a leak reporter (GitHub's
+// secret scanning: {"public_keys": [{"key_identifier", "key" (PEM),
+// "is_current"}]}), fetched with a timeout and a size cap, cached, and
+// fetched again when an unknown key ID appears, at most once per
+// interval; fetches are serialised, so a flood of unknown IDs costs one
+// fetch per interval. Only ECDSA P-256 keys are kept.
+type reporterKeys struct {
+	url      string
+	client   *http.Client
+	interval time.Duration
+	maxBody  int64
+	now      func() time.Time
+
+	keys atomic.Pointer[map[string]*ecdsa.PublicKey]
+
+	mu        sync.Mutex // held during a fetch
+	lastFetch time.Time
+	lastErr   error
+}
+
+// key returns the public key with identifier id.
+func (g *reporterKeys) key(ctx context.Context, id string) (*ecdsa.PublicKey, error) {
+	if len(id) > maxKeyIDLen {
+		return nil, ErrUnknownSigningKey
+	}
+	if m := g.keys.Load(); m != nil {
+		if k := (*m)[id]; k != nil {
+			return k, nil
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if m := g.keys.Load(); m != nil { // fetched while this request waited
+		if k := (*m)[id]; k != nil {
+			return k, nil
+		}
+	}
+	now := g.now()
+	if !g.lastFetch.IsZero() && now.Sub(g.lastFetch) < g.interval {
+		if g.lastErr != nil {
+			return nil, ErrSigningKeysUnavailable
+		}
+		return nil, ErrUnknownSigningKey
+	}
+	g.lastFetch = now
+	m, err := g.fetch(ctx)
+	g.lastErr = err
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSigningKeysUnavailable, err)
+	}
+	g.keys.Store(&m)
+	if k := m[id]; k != nil {
+		return k, nil
+	}
+	return nil, ErrUnknownSigningKey
+}
+
+func (g *reporterKeys) fetch(ctx context.Context) (map[string]*ecdsa.PublicKey, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return nil, errors.New("key set request failed")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("key set answered %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, g.maxBody+1))
+	if err != nil {
+		return nil, errors.New("key set read failed")
+	}
+	if int64(len(body)) > g.maxBody {
+		return nil, errors.New("key set larger than its cap")
+	}
+	var doc struct {
+		PublicKeys []struct {
+			ID  string `json:"key_identifier"`
+			Key string `json:"key"`
+		} `json:"public_keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, errors.New("key set is not JSON")
+	}
+	out := map[string]*ecdsa.PublicKey{}
+	for _, k := range doc.PublicKeys {
+		if k.ID == "" || len(k.ID) > maxKeyIDLen {
+			continue
+		}
+		if pub := parseP256(k.Key); pub != nil {
+			out[k.ID] = pub
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("key set holds no P-256 key")
+	}
+	return out, nil
+}
+
+// parseP256 reads a PEM "PUBLIC KEY" holding an ECDSA P-256 key; nil for
+// anything else.
+func parseP256(s string) *ecdsa.PublicKey {
+	b, _ := pem.Decode([]byte(s))
+	if b == nil || b.Type != "PUBLIC KEY" {
+		return nil
+	}
+	k, err := x509.ParsePKIXPublicKey(b.Bytes)
+	if err != nil {
+		return nil
+	}
+	pub, ok := k.(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return nil
+	}
+	return pub
+}

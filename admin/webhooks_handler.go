@@ -1,0 +1,143 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/middleware"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// NewWebhookHandler returns the webhooks API, authenticated by mw, for
+// super admins holding the admin scope (endpoints receive every tenant's
+// events, so no one less may manage them; everyone else gets 403):
+//
+//	GET    {prefix}                       list: {"webhooks": [...]}, never a secret
+//	POST   {prefix}                       {"url": "https://...", "events": ["key.revoked"]}; 201 {"secret": "whsec_...", "webhook": {...}}: the secret is shown this once
+//	DELETE {prefix}/{id}                  remove, with its deliveries; 204
+//	GET    {prefix}/{id}/deliveries       ?before= &limit=: {"deliveries": [...], "next": "..."}, newest first
+//
+// cfg.Prefix defaults to "/api/auth/webhooks"; the other settings are
+// those of [NewHandler]. Refusals are problem+json, as there.
+func NewWebhookHandler(w *Webhooks, m *Manager, mw *middleware.Middleware, cfg HandlerConfig) (http.Handler, error) {
+	if w == nil || m == nil || mw == nil {
+		return nil, errors.New("admin: nil webhooks, manager or middleware")
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = "/api/auth/webhooks"
+	}
+	if !strings.HasPrefix(cfg.Prefix, "/") || strings.HasSuffix(cfg.Prefix, "/") || strings.ContainsAny(cfg.Prefix, "{} ") {
+		return nil, errors.New("admin: prefix must start with / and not end with /")
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 64 << 10
+	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = middleware.DefaultStoreTimeout
+	}
+	h := &webhookHandler{w: w, handler: handler{m: m, mw: mw, maxBody: cfg.MaxBody}}
+	mux := http.NewServeMux()
+	p := cfg.Prefix
+	mux.HandleFunc("GET "+p, h.guard(h.list))
+	mux.HandleFunc("POST "+p, h.guard(h.add))
+	mux.HandleFunc("DELETE "+p+"/{id}", h.guard(h.remove))
+	mux.HandleFunc("GET "+p+"/{id}/deliveries", h.guard(h.deliveries))
+	mux.HandleFunc(p, h.notAllowed)
+	mux.HandleFunc(p+"/", h.notAllowed)
+	return middleware.Timeout(cfg.StoreTimeout)(mw.Handler(mux)), nil
+}
+
+type webhookHandler struct {
+	handler
+	w *Webhooks
+}
+
+// guard lets only super admins with the admin scope through.
+func (h *webhookHandler) guard(next func(http.ResponseWriter, *http.Request, Actor)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, _ := gatehouse.FromContext(r.Context())
+		a, err := h.m.ActorOf(r.Context(), p)
+		if err != nil {
+			h.mw.Error(w, r, err)
+			return
+		}
+		if a.Level != store.LevelSuperAdmin || !h.m.isAdmin(a) {
+			problem(w, http.StatusForbidden, "forbidden", "Managing webhooks needs the admin scope and the super admin level", nil)
+			return
+		}
+		next(w, r, a)
+	}
+}
+
+func (h *webhookHandler) failWebhook(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrNotFound) {
+		problem(w, http.StatusNotFound, "not_found", "No such webhook", nil)
+		return
+	}
+	h.fail(w, r, err)
+}
+
+func (h *webhookHandler) list(w http.ResponseWriter, r *http.Request, _ Actor) {
+	es, err := h.w.List(r.Context())
+	if err != nil {
+		h.failWebhook(w, r, err)
+		return
+	}
+	out := make([]WebhookJSON, len(es))
+	for i, e := range es {
+		out[i] = WebhookToJSON(e)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"webhooks": out})
+}
+
+type addWebhookBody struct {
+	URL    string   `json:"url"`
+	Events []string `json:"events"`
+}
+
+func (h *webhookHandler) add(w http.ResponseWriter, r *http.Request, a Actor) {
+	var b addWebhookBody
+	if !h.decode(w, r, &b, "url and events") {
+		return
+	}
+	e, secret, err := h.w.Add(r.Context(), a.ID, b.URL, b.Events)
+	if err != nil {
+		h.failWebhook(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"secret": secret, "webhook": WebhookToJSON(e)})
+}
+
+func (h *webhookHandler) remove(w http.ResponseWriter, r *http.Request, a Actor) {
+	if err := h.w.Remove(r.Context(), a.ID, r.PathValue("id")); err != nil {
+		h.failWebhook(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *webhookHandler) deliveries(w http.ResponseWriter, r *http.Request, _ Actor) {
+	q := r.URL.Query()
+	limit := 0
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			h.fail(w, r, invalid("limit", "must be a whole number from 1 to 1000"))
+			return
+		}
+		limit = n
+	}
+	ds, next, err := h.w.Deliveries(r.Context(), r.PathValue("id"), q.Get("before"), limit)
+	if err != nil {
+		h.failWebhook(w, r, err)
+		return
+	}
+	out := make([]DeliveryJSON, len(ds))
+	for i, d := range ds {
+		out[i] = DeliveryToJSON(d)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": out, "next": next})
+}

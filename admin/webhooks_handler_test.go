@@ -1,0 +1,101 @@
+package admin_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-go/gatehouse/admin"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+const hooksPath = "/api/auth/webhooks"
+
+// webhookEnv is newEnv with the webhooks API on its own server.
+func webhookEnv(t *testing.T) (*env, *store.MemoryWebhooks, *httptest.Server) {
+	t.Helper()
+	e := newEnv(t, envConfig{})
+	s := store.NewMemoryWebhooks()
+	w, err := admin.NewWebhooks(s, admin.WebhookConfig{Logger: slogJSON(e.logs), Now: e.clock.Now})
+	require.NoError(t, err)
+	h, err := admin.NewWebhookHandler(w, e.mgr, e.mw, admin.HandlerConfig{})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e.srv = srv // e.do now talks to the webhooks API
+	return e, s, srv
+}
+
+func TestWebhookAPI(t *testing.T) {
+	e, s, _ := webhookEnv(t)
+	admin := e.boot[sam]
+	res := requireStatus(t, e.do(t, "POST", hooksPath, admin, map[string]any{"url": "https://hooks.example.com/in?token=abc",
+		"events": []string{"key.revoked", "key.leaked", "key.revoked"}}), http.StatusCreated)
+	secret, _ := res["secret"].(string)
+	require.True(t, strings.HasPrefix(secret, "whsec_"), "the secret is shown once: %v", res)
+	hook := res["webhook"].(map[string]any)
+	id := hook["id"].(string)
+	assert.Equal(t, []any{"key.leaked", "key.revoked"}, hook["events"])
+	assert.Equal(t, "enabled", hook["status"])
+	assert.Equal(t, sam, hook["created_by"])
+	stored, err := s.WebhookEndpoint(context.Background(), id)
+	require.NoError(t, err)
+	assert.Equal(t, secret, stored.Secret)
+
+	list := e.do(t, "GET", hooksPath, admin, nil)
+	requireStatus(t, list, http.StatusOK)
+	assert.Contains(t, string(list.body), id)
+	assert.NotContains(t, string(list.body), secret, "never listed again")
+	assert.NotContains(t, e.logs.String(), secret, "never logged")
+	assert.NotContains(t, e.logs.String(), "token=abc", "the URL's query is not logged")
+
+	_, err = s.EnqueueWebhookEvent(context.Background(), store.WebhookEvent{ID: "msg_1", Type: "key.revoked", Payload: []byte(`{}`), At: t0})
+	require.NoError(t, err)
+	ds := requireStatus(t, e.do(t, "GET", hooksPath+"/"+id+"/deliveries", admin, nil), http.StatusOK)
+	require.Len(t, ds["deliveries"], 1)
+	d := ds["deliveries"].([]any)[0].(map[string]any)
+	assert.Equal(t, "msg_1", d["event_id"])
+	assert.Equal(t, "pending", d["status"])
+
+	r := e.do(t, "DELETE", hooksPath+"/"+id, admin, nil)
+	assert.Equal(t, http.StatusNoContent, r.status)
+	assertProblem(t, e.do(t, "DELETE", hooksPath+"/"+id, admin, nil), http.StatusNotFound, "not_found")
+	assertProblem(t, e.do(t, "GET", hooksPath+"/"+id+"/deliveries", admin, nil), http.StatusNotFound, "not_found")
+	assert.Contains(t, e.logs.String(), "gatehouse.webhook.added")
+	assert.Contains(t, e.logs.String(), "gatehouse.webhook.removed")
+}
+
+func TestWebhookAPIRefusals(t *testing.T) {
+	e, _, _ := webhookEnv(t)
+	tests := []struct {
+		name, method, path, key string
+		body                    any
+		status                  int
+		code                    string
+	}{
+		{"no credentials", "GET", hooksPath, "", nil, 401, "unauthenticated"},
+		{"org admin", "GET", hooksPath, e.boot[olga], nil, 403, "forbidden"},
+		{"member with the admin scope", "POST", hooksPath, e.boot[mallory], map[string]any{"url": "https://a.example/"}, 403, "forbidden"},
+		{"member", "GET", hooksPath, e.boot[alice], nil, 403, "forbidden"},
+		{"other tenant's org admin", "GET", hooksPath, e.boot[otto], nil, 403, "forbidden"},
+		{"plain http", "POST", hooksPath, e.boot[sam], map[string]any{"url": "http://hooks.example.com/"}, 422, "invalid_body"},
+		{"no url", "POST", hooksPath, e.boot[sam], map[string]any{}, 422, "invalid_body"},
+		{"user info", "POST", hooksPath, e.boot[sam], map[string]any{"url": "https://u:p@a.example/"}, 422, "invalid_body"},
+		{"unknown event", "POST", hooksPath, e.boot[sam], map[string]any{"url": "https://a.example/", "events": []string{"key.eaten"}}, 422, "invalid_body"},
+		{"unknown member", "POST", hooksPath, e.boot[sam], map[string]any{"url": "https://a.example/", "secret": "mine"}, 400, "unknown_field"},
+		{"not JSON", "POST", hooksPath, e.boot[sam], "url=x", 400, "malformed_body"},
+		{"bad limit", "GET", hooksPath + "/whe_x/deliveries?limit=0", e.boot[sam], nil, 422, "invalid_body"},
+		{"missing endpoint", "DELETE", hooksPath + "/whe_missing", e.boot[sam], nil, 404, "not_found"},
+		{"method", "PUT", hooksPath, e.boot[sam], nil, 405, "method_not_allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assertProblem(t, e.do(t, tt.method, tt.path, tt.key, tt.body), tt.status, tt.code)
+		})
+	}
+}

@@ -1,0 +1,392 @@
+package outbox_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-go/gatehouse/admin"
+	"github.com/gatehouse-go/gatehouse/internal/testclock"
+	"github.com/gatehouse-go/gatehouse/internal/testdb"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/sqlstore"
+	"github.com/gatehouse-go/gatehouse/webhook"
+	"github.com/gatehouse-go/gatehouse/webhook/outbox"
+)
+
+var t0 = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
+
+// receiver is a webhook endpoint that verifies every message, fails its
+// first failFirst attempts with a 500, and deduplicates by webhook-id.
+type receiver struct {
+	t         *testing.T
+	secret    string
+	clock     *testclock.Clock
+	failFirst int
+
+	mu       sync.Mutex
+	attempts []string       // webhook-id of every attempt, in order
+	statuses []int          // the answer to each
+	handled  map[string]int // successful receipts per webhook-id
+	payloads map[string]webhook.Payload
+}
+
+func newReceiver(t *testing.T, clock *testclock.Clock, failFirst int) (*receiver, *httptest.Server) {
+	secret, err := webhook.NewSecret()
+	require.NoError(t, err)
+	r := &receiver{t: t, secret: secret, clock: clock, failFirst: failFirst, handled: map[string]int{}, payloads: map[string]webhook.Payload{}}
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	return r, srv
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil || webhook.Verify(r.secret, req.Header, body, r.clock.Now(), 0) != nil {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	id := req.Header.Get("webhook-id")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts = append(r.attempts, id)
+	if len(r.attempts) <= r.failFirst {
+		r.statuses = append(r.statuses, http.StatusInternalServerError)
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	r.statuses = append(r.statuses, http.StatusNoContent)
+	r.handled[id]++
+	var p webhook.Payload
+	if assert.NoError(r.t, json.Unmarshal(body, &p)) {
+		r.payloads[id] = p
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *receiver) snapshot() (attempts []string, statuses []int, handled map[string]int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := map[string]int{}
+	for k, v := range r.handled {
+		h[k] = v
+	}
+	return append([]string(nil), r.attempts...), append([]int(nil), r.statuses...), h
+}
+
+func addEndpoint(t *testing.T, s store.WebhookStore, url, secret string, events ...string) *store.WebhookEndpoint {
+	t.Helper()
+	e := &store.WebhookEndpoint{ID: store.NewID("whe"), URL: url, Secret: secret, Events: events, CreatedAt: t0}
+	require.NoError(t, s.CreateWebhookEndpoint(context.Background(), e))
+	return e
+}
+
+func testKey(id string) *store.Key {
+	return &store.Key{ID: id, Digest: store.Digest{1, 2, 3}, Prefix: "cpx_live.", Last4: "AbCd", Name: "ci",
+		OwnerID: "usr_1", TenantID: "org_1", Scopes: []string{"read"}, CreatedAt: t0}
+}
+
+func noJitter() float64 { return 0 }
+
+// TestExactlyOnceAcrossRestart: five events reach a receiver that fails
+// its first three attempts, through a sender that is stopped (its
+// dispatcher and database closed) midway and started again on the same
+// database (a SQLite file, a PostgreSQL database); the receiver,
+// deduplicating by webhook-id, handles each event exactly once.
+func TestExactlyOnceAcrossRestart(t *testing.T) {
+	for name, dsn := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "gatehouse.db") },
+		"postgres": func(t *testing.T) string { return testdb.Postgres(t, "gh_outbox_") },
+	} {
+		t.Run(name, func(t *testing.T) { testExactlyOnceAcrossRestart(t, dsn(t)) })
+	}
+}
+
+func testExactlyOnceAcrossRestart(t *testing.T, path string) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 3)
+	cfg := outbox.Config{Now: clock.Now, Jitter: noJitter, BaseBackoff: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
+
+	db, err := sqlstore.Open(ctx, path, sqlstore.Config{})
+	require.NoError(t, err)
+	addEndpoint(t, db, srv.URL, rec.secret)
+	sink, err := outbox.NewSink(db, outbox.SinkConfig{Now: clock.Now})
+	require.NoError(t, err)
+	var ids []string
+	for i := range 5 {
+		k := testKey("key_" + string(rune('a'+i)))
+		require.NoError(t, sink.Emit(ctx, admin.Event{Type: admin.EventKeyCreated, Key: k, ActorID: "usr_1", At: clock.Now()}))
+		ds, _, err := db.ListWebhookDeliveries(ctx, mustOnlyEndpoint(t, db), "", 100)
+		require.NoError(t, err)
+		ids = append(ids, ds[0].EventID)
+	}
+	// First life: the first pass sends each event once; the receiver
+	// fails the first three of them.
+	d, err := outbox.NewDispatcher(db, cfg)
+	require.NoError(t, err)
+	n, err := d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 5, n)
+	attempts, statuses, handled := rec.snapshot()
+	assert.Equal(t, []int{500, 500, 500, 204, 204}, statuses)
+	assert.Len(t, handled, 2)
+	require.NoError(t, d.Close())
+	require.NoError(t, db.Close())
+
+	// Second life, on the same file: the three failed ones are due after
+	// their backoff, not before.
+	db, err = sqlstore.Open(ctx, path, sqlstore.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	d, err = outbox.NewDispatcher(db, cfg)
+	require.NoError(t, err)
+	defer d.Close()
+	clock.Advance(2 * time.Second)
+	n, err = d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "not before the backoff (2.5 s with no jitter)")
+	clock.Advance(time.Second)
+	n, err = d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	n, err = d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing left")
+
+	attempts2, statuses, handled := rec.snapshot()
+	assert.Equal(t, []int{500, 500, 500, 204, 204, 204, 204, 204}, statuses)
+	assert.ElementsMatch(t, attempts[:3], attempts2[5:], "the retries carry the failed attempts' webhook-ids")
+	require.Len(t, handled, 5)
+	for _, id := range ids {
+		assert.Equal(t, 1, handled[id], "event %s handled exactly once", id)
+	}
+	ds, _, err := db.ListWebhookDeliveries(ctx, mustOnlyEndpoint(t, db), "", 100)
+	require.NoError(t, err)
+	for _, x := range ds {
+		assert.Equal(t, "delivered", x.Status())
+	}
+	rec.mu.Lock()
+	p := rec.payloads[ids[0]]
+	rec.mu.Unlock()
+	assert.Equal(t, "key.created", p.Type)
+	assert.Equal(t, "key_a", p.Data.KeyID)
+	assert.Equal(t, "AbCd", p.Data.Last4)
+	assert.Equal(t, "usr_1", p.Data.ActorID)
+	assert.True(t, p.Timestamp.Equal(t0))
+}
+
+func mustOnlyEndpoint(t *testing.T, s store.WebhookStore) string {
+	t.Helper()
+	es, err := s.ListWebhookEndpoints(context.Background())
+	require.NoError(t, err)
+	require.Len(t, es, 1)
+	return es[0].ID
+}
+
+func TestDisableAfterConsecutiveFailures(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 1000)
+	s := store.NewMemoryWebhooks()
+	var logs bytes.Buffer
+	e := addEndpoint(t, s, srv.URL+"?token=hidden", rec.secret)
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, DisableAfter: 3,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_1", Type: "key.created", Payload: []byte(`{}`), At: t0})
+	require.NoError(t, err)
+	for range 3 {
+		n, err := d.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		clock.Advance(2 * time.Hour)
+	}
+	got, err := s.WebhookEndpoint(ctx, e.ID)
+	require.NoError(t, err)
+	assert.False(t, got.DisabledAt.IsZero(), "disabled after 3 failures")
+	assert.Equal(t, "3 consecutive failed attempts", got.DisabledReason)
+	assert.Contains(t, logs.String(), "gatehouse.webhook.disabled")
+	assert.NotContains(t, logs.String(), "hidden", "the URL's query is not logged")
+	n, err := d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "a disabled endpoint gets nothing")
+	attempts, _, _ := rec.snapshot()
+	assert.Len(t, attempts, 3)
+}
+
+func TestGiveUpAfterMaxAttempts(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 1000)
+	s := store.NewMemoryWebhooks()
+	e := addEndpoint(t, s, srv.URL, rec.secret)
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, MaxAttempts: 4, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_1", Type: "key.created", Payload: []byte(`{}`), At: t0})
+	require.NoError(t, err)
+	for range 10 {
+		_, err := d.RunOnce(ctx)
+		require.NoError(t, err)
+		clock.Advance(2 * time.Hour)
+	}
+	attempts, _, _ := rec.snapshot()
+	assert.Len(t, attempts, 4)
+	ds, _, err := s.ListWebhookDeliveries(ctx, e.ID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, "failed", ds[0].Status())
+	assert.Equal(t, "status 500", ds[0].LastError)
+}
+
+func TestRefusals(t *testing.T) {
+	ctx := context.Background()
+	redirect := httptest.NewServer(http.RedirectHandler("https://elsewhere.example/", http.StatusFound))
+	t.Cleanup(redirect.Close)
+	slow := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-slow:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(slow); hang.Close() })
+	secret, err := webhook.NewSecret()
+	require.NoError(t, err)
+	tests := []struct {
+		name, url, secret, reason string
+		status                    int
+		retried                   bool
+	}{
+		{"redirect is not followed", redirect.URL, secret, "status 302", 302, true},
+		{"plain http off loopback", "http://hooks.example.com/x", secret, "endpoint URL refused (https, or http on loopback only)", 0, false},
+		{"malformed secret", redirect.URL, "whsec_short", "endpoint secret is malformed", 0, true},
+		{"timeout", hang.URL, secret, "timeout", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := testclock.New(t0)
+			s := store.NewMemoryWebhooks()
+			e := addEndpoint(t, s, tt.url, tt.secret)
+			d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Timeout: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+			require.NoError(t, err)
+			_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_1", Type: "key.created", Payload: []byte(`{}`), At: t0})
+			require.NoError(t, err)
+			n, err := d.RunOnce(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 1, n)
+			ds, _, err := s.ListWebhookDeliveries(ctx, e.ID, "", 10)
+			require.NoError(t, err)
+			require.Len(t, ds, 1)
+			assert.Equal(t, tt.reason, ds[0].LastError)
+			assert.Equal(t, tt.status, ds[0].LastStatus)
+			assert.Equal(t, tt.retried, ds[0].Status() == "pending")
+		})
+	}
+}
+
+// TestRatePerEndpoint: one endpoint limited to 1 request a second waits
+// between its deliveries; another endpoint in the same pass does not.
+func TestRatePerEndpoint(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	recA, srvA := newReceiver(t, clock, 0)
+	recB, srvB := newReceiver(t, clock, 0)
+	s := store.NewMemoryWebhooks()
+	addEndpoint(t, s, srvA.URL, recA.secret, "key.created")
+	addEndpoint(t, s, srvB.URL, recB.secret, "key.revoked")
+	var mu sync.Mutex
+	var waits []time.Duration
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Rate: 1, Burst: 1, Logger: slog.New(slog.DiscardHandler),
+		Sleep: func(ctx context.Context, w time.Duration) error {
+			mu.Lock()
+			waits = append(waits, w)
+			mu.Unlock()
+			clock.Advance(w)
+			return nil
+		}})
+	require.NoError(t, err)
+	for i := range 3 {
+		_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_a" + string(rune('0'+i)), Type: "key.created", Payload: []byte(`{}`), At: t0})
+		require.NoError(t, err)
+	}
+	_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_b", Type: "key.revoked", Payload: []byte(`{}`), At: t0})
+	require.NoError(t, err)
+	n, err := d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 4, n)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Len(t, waits, 2, "endpoint A waits before its 2nd and 3rd; B never")
+	for _, w := range waits {
+		assert.InDelta(t, time.Second, w, float64(time.Millisecond), "1 per second")
+	}
+	_, _, handledA := recA.snapshot()
+	_, _, handledB := recB.snapshot()
+	assert.Len(t, handledA, 3)
+	assert.Len(t, handledB, 1)
+}
+
+func TestRunWakeAndClose(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 0)
+	s := store.NewMemoryWebhooks()
+	addEndpoint(t, s, srv.URL, rec.secret)
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Interval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	sink, err := outbox.NewSink(s, outbox.SinkConfig{Now: clock.Now})
+	require.NoError(t, err)
+	sink.OnEnqueue(d.Wake)
+	done := make(chan struct{})
+	go func() { defer close(done); d.Run(ctx) }()
+	require.NoError(t, sink.Emit(ctx, admin.Event{Type: admin.EventKeyRevoked, Key: testKey("key_1")}))
+	require.Eventually(t, func() bool {
+		_, _, h := rec.snapshot()
+		return len(h) == 1
+	}, 10*time.Second, 5*time.Millisecond, "woken, not after the hour-long interval")
+	require.NoError(t, d.Close())
+	require.NoError(t, d.Close(), "idempotent")
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after Close")
+	}
+}
+
+// TestPruneAfterRetention: delivered deliveries leave the outbox once
+// they are older than Retention, checked at most once an hour.
+func TestPruneAfterRetention(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 0)
+	s := store.NewMemoryWebhooks()
+	e := addEndpoint(t, s, srv.URL, rec.secret)
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Retention: 24 * time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_1", Type: "key.created", Payload: []byte(`{}`), At: t0})
+	require.NoError(t, err)
+	count := func() int {
+		ds, _, err := s.ListWebhookDeliveries(ctx, e.ID, "", 10)
+		require.NoError(t, err)
+		return len(ds)
+	}
+	_, err = d.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, count(), "delivered, kept")
+	clock.Advance(24*time.Hour + time.Second)
+	_, err = d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, count(), "pruned after the retention")
+}

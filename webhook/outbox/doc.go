@@ -1,0 +1,27 @@
+// Package outbox delivers Gatehouse's key events to webhook endpoints, at
+// least once, from an outbox in the store.
+//
+// A [Sink] is the admin.EventSink of the key manager (and of the expiry
+// reminders and the leaked-key endpoint): it turns each event into a
+// [webhook.Payload] (never the key, its digest or a token) and stores one
+// delivery for every enabled endpoint that wants it, in one transaction,
+// before the change's request returns. A [Dispatcher] claims the due
+// deliveries with a lease (so that two processes on one database never
+// send one at the same time), signs each by the Standard Webhooks scheme
+// and POSTs it. A 2xx answer delivers it; anything else (another status,
+// a redirect, a timeout) is retried with exponential backoff and jitter,
+// up to a cap, under the same webhook-id, so that receivers deduplicate.
+// Each endpoint is paced by its own rate.Limiter. An endpoint that fails
+// DisableAfter times in a row is disabled and the audit log says so
+// (gatehouse.webhook.disabled); its pending deliveries stay in the outbox.
+// A restart loses nothing: what was not delivered is still in the store,
+// and a delivery whose process died mid-attempt is claimed again when its
+// lease ends.
+//
+//	sink := outbox.NewSink(db, outbox.SinkConfig{})
+//	mgr, _ := admin.NewManager(keys, db, format, admin.Config{Events: sink})
+//	d, _ := outbox.NewDispatcher(db, outbox.Config{})
+//	sink.OnEnqueue(d.Wake)
+//	go d.Run(ctx)
+//	defer d.Close()
+package outbox
