@@ -225,3 +225,30 @@ func (m *Manager) SetOrgPolicy(ctx context.Context, p *gatehouse.Principal, orgI
 	m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse.policy.updated", attrs...)
 	return o, nil
 }
+
+// CheckOrg validates an organization as [Manager.CreateOrg] does (an ID
+// of 1 to 64 letters, digits, '_', '-' or '.'; a name of 1 to 200
+// characters without control characters): nil, or a *ValidationError on
+// "id" and "name". An empty ID is checked as the generated one would be.
+// For tools that write the store without a Manager, such as the CLI.
+func CheckOrg(o NewOrg) error {
+	v := &ValidationError{Fields: map[string]string{}}
+	if o.ID != "" {
+		checkOrgID(v, o.ID)
+	}
+	checkName(v, o.Name)
+	if len(v.Fields) > 0 {
+		return v
+	}
+	return nil
+}
+
+// CheckPolicy validates an organization's policy as
+// [Manager.SetOrgPolicy] does: nil, or a *ValidationError on
+// max_lifetime_days or default_lifetime_days.
+func CheckPolicy(p Policy) error {
+	if v := policyFields(&p); v != nil {
+		return v
+	}
+	return nil
+}

@@ -151,10 +151,24 @@ func (a *app) Close() error { return a.db.Close() }
 
 // manager returns a key manager over the database; keys, when set, is the
 // cache the server's authenticator reads; log receives the audit events
-// (nil: slog.Default()).
-func (a *app) manager(keys store.KeyStore, log *slog.Logger) (*admin.Manager, error) {
+// (nil: slog.Default()); passwords, when set, hashes the passwords of users
+// created through the users API. Organizations and their key policies come
+// from the database; a.policy (the environment's) is the default of
+// organizations without one.
+func (a *app) manager(keys store.KeyStore, log *slog.Logger, passwords admin.PasswordHasher) (*admin.Manager, error) {
 	if keys == nil {
 		keys = a.db
 	}
-	return admin.NewManager(keys, a.db, a.format, admin.Config{Hasher: a.hasher, Policy: a.policy, Logger: log})
+	return admin.NewManager(keys, a.db, a.format, admin.Config{Hasher: a.hasher, Policy: a.policy, Logger: log,
+		Orgs: a.db, Passwords: passwords})
+}
+
+// policyFor returns the key policy of tenant: its organization's own, else
+// the environment's.
+func (a *app) policyFor(ctx context.Context, tenant string) (admin.Policy, error) {
+	m, err := a.manager(nil, nil, nil)
+	if err != nil {
+		return admin.Policy{}, err
+	}
+	return m.PolicyFor(ctx, tenant)
 }

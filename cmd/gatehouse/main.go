@@ -5,6 +5,8 @@
 //	gatehouse keys create --name NAME --scopes read,write [--expires 90d] ...
 //	gatehouse keys list
 //	gatehouse keys revoke ID
+//	gatehouse orgs create --id acme --name "Acme"
+//	gatehouse policy set --org acme --require-expiry --max-lifetime-days 90
 //
 // Every command takes --db or --dsn, or reads GATEHOUSE_DSN; the default is
 // the SQLite file gatehouse.db in the current directory. The pepper for key
@@ -68,6 +70,8 @@ func commands() []command {
 		{"serve", "serve the demo API behind Gatehouse", serve},
 		{"keys", "create, list, update, rotate and revoke API keys", keys},
 		{"users", "create and list the users who own keys", users},
+		{"orgs", "create and list organizations", orgs},
+		{"policy", "get, set and clear an organization's key policy", policy},
 		{"pat", "personal access configs: create, list, delete", pat},
 		{"configure", "write a client profile (URI, token or personal access config)", configure},
 		{"whoami", "ask the API who the resolved credentials are", whoami},

@@ -365,17 +365,27 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := a.manager(keys, log)
-	if err != nil {
-		return nil, err
-	}
-	mgmt, err := admin.NewHandler(mgr, m, admin.HandlerConfig{StoreTimeout: opts.storeTimeout})
+	mgr, err := a.manager(keys, log, passwords)
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/auth/api-keys", mgmt)
-	mux.Handle("/api/auth/api-keys/", mgmt)
+	// The management APIs: keys, users, organizations and their policies.
+	for _, api := range []struct {
+		path string
+		new  func(*admin.Manager, *middleware.Middleware, admin.HandlerConfig) (http.Handler, error)
+	}{
+		{"/api/auth/api-keys", admin.NewHandler},
+		{"/api/auth/users", admin.NewUsersHandler},
+		{"/api/auth/orgs", admin.NewOrgsHandler},
+	} {
+		h, err := api.new(mgr, m, admin.HandlerConfig{StoreTimeout: opts.storeTimeout})
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle(api.path, h)
+		mux.Handle(api.path+"/", h)
+	}
 	for _, p := range login.Paths() {
 		mux.Handle(p, login)
 	}
