@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -188,6 +190,21 @@ func TestServeUsersAndOrgsAPI(t *testing.T) {
 		"level": "org_admin", "password": "a long enough password"})
 	require.Equal(t, 201, code, obj)
 	assert.Equal(t, true, obj["has_password"], "serve hashes passwords")
+	adaID := obj["id"].(string)
+
+	// Ada logs in with the password the API set.
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	browser := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	res, err := browser.Post(base+"/api/auth/login", "application/json",
+		strings.NewReader(`{"email":"ada@acme.example","password":"a long enough password"}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	res, err = browser.Get(base + "/api/auth/session")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
 	code, obj = send("GET", "/api/auth/users?tenant_id=acme", nil)
 	require.Equal(t, 200, code, obj)
 	assert.Len(t, obj["users"], 1)
@@ -204,4 +221,12 @@ func TestServeUsersAndOrgsAPI(t *testing.T) {
 	code, obj = send("GET", "/api/auth/orgs/acme/policy", nil)
 	require.Equal(t, 200, code, obj)
 	assert.Equal(t, "default", obj["source"])
+
+	// Deleting Ada ends her session at once.
+	code, obj = send("DELETE", "/api/auth/users/"+adaID, nil)
+	require.Equal(t, http.StatusNoContent, code, obj)
+	res, err = browser.Get(base + "/api/auth/session")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, res.StatusCode, "a deleted user's session still works")
 }

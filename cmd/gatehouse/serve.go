@@ -365,7 +365,7 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := a.manager(keys, log, passwords)
+	mgr, err := a.manager(managerOptions{keys: keys, log: log, passwords: passwords, sessions: sessions})
 	if err != nil {
 		return nil, err
 	}
