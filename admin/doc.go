@@ -20,6 +20,9 @@
 //	mux.Handle("/api/auth/api-keys", api)
 //	mux.Handle("/api/auth/api-keys/", api)
 //
+// [NewUsersHandler] (/api/auth/users) and [NewOrgsHandler] (/api/auth/orgs,
+// with each organization's /policy) are mounted the same way.
+//
 // The Manager also administers users (ListUsers, GetUser, CreateUser,
 // UpdateUser, DeleteUser) and, with Config.Orgs, organizations (ListOrgs,
 // GetOrg, CreateOrg, RenameOrg) and each organization's own key policy

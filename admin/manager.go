@@ -44,8 +44,8 @@ type Config struct {
 	Now func() time.Time
 	// Orgs holds the organizations: their records, the organizations API
 	// and their own key policies need it. Default none: every key follows
-	// Policy, and the organization methods answer ErrNotFound (reads) or
-	// ErrForbidden (creation).
+	// Policy, GetOrg and the organization writes answer ErrNotFound,
+	// CreateOrg ErrForbidden, and ListOrgs an empty page.
 	Orgs store.OrgStore
 	// Passwords hashes the passwords given to [Manager.CreateUser]
 	// (a *session.Hasher fits). Default none: users are created without a
@@ -499,8 +499,9 @@ type Rotated struct {
 
 // Rotate creates a new key with the old one's name, description, scopes or
 // role, owner, tenant and metadata, and a lifetime as long as the old
-// one's (within the policy of the key's organization, [Manager.PolicyFor]). The old key is revoked at once, or, with a
-// grace period, expires when it ends, so that both work meanwhile.
+// one's (within the policy of the key's organization, see
+// [Manager.PolicyFor]). The old key is revoked at once, or, with a grace
+// period, expires when it ends, so that both work meanwhile.
 func (m *Manager) Rotate(ctx context.Context, p *gatehouse.Principal, id string, grace time.Duration) (*Rotated, error) {
 	a, k, err := m.load(ctx, p, id)
 	if err != nil {
