@@ -149,29 +149,34 @@ func (a *app) Close() error { return a.db.Close() }
 // keys returns the key store commands write through. The CLI has no cache:
 // running servers learn of its changes through the store's feed.
 
-// managerOptions are what a server's manager has beyond the CLI's.
-type managerOptions struct {
-	keys      store.KeyStore       // the cache the authenticator reads (default: the database)
-	log       *slog.Logger         // audit events (default slog.Default())
-	passwords admin.PasswordHasher // hashes the passwords of users the users API creates
-	sessions  admin.UserSessions   // ends sessions of deleted users and of changed levels
+// manager returns a manager over the database; keys, when set, is the
+// cache the server's authenticator reads; log receives the audit events
+// (nil: slog.Default()); with adds what a server's manager has beyond the
+// CLI's (withUsers). Organizations and their key policies come from the
+// database; a.policy (the environment's) is the default of organizations
+// without one.
+func (a *app) manager(keys store.KeyStore, log *slog.Logger, with ...func(*admin.Config)) (*admin.Manager, error) {
+	if keys == nil {
+		keys = a.db
+	}
+	cfg := admin.Config{Hasher: a.hasher, Policy: a.policy, Logger: log, Orgs: a.db}
+	for _, f := range with {
+		f(&cfg)
+	}
+	return admin.NewManager(keys, a.db, a.format, cfg)
 }
 
-// manager returns a manager over the database. Organizations and their
-// key policies come from the database; a.policy (the environment's) is the
-// default of organizations without one.
-func (a *app) manager(o managerOptions) (*admin.Manager, error) {
-	if o.keys == nil {
-		o.keys = a.db
-	}
-	return admin.NewManager(o.keys, a.db, a.format, admin.Config{Hasher: a.hasher, Policy: a.policy, Logger: o.log,
-		Orgs: a.db, Passwords: o.passwords, Sessions: o.sessions})
+// withUsers gives the users API a password hasher (for the users it
+// creates) and the session cache (whose sessions end when a user is
+// deleted or changes level or scopes).
+func withUsers(passwords admin.PasswordHasher, sessions admin.UserSessions) func(*admin.Config) {
+	return func(c *admin.Config) { c.Passwords, c.Sessions = passwords, sessions }
 }
 
 // policyFor returns the key policy of tenant: its organization's own, else
 // the environment's.
 func (a *app) policyFor(ctx context.Context, tenant string) (admin.Policy, error) {
-	m, err := a.manager(managerOptions{})
+	m, err := a.manager(nil, nil)
 	if err != nil {
 		return admin.Policy{}, err
 	}

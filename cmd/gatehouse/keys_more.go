@@ -122,7 +122,7 @@ func keysRotate(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return notFound(err, id)
 	}
-	m, err := a.manager(managerOptions{})
+	m, err := a.manager(nil, nil)
 	if err != nil {
 		return err
 	}

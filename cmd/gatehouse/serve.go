@@ -365,29 +365,22 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := a.manager(managerOptions{keys: keys, log: log, passwords: passwords, sessions: sessions})
+	mgr, err := a.manager(keys, log, withUsers(passwords, sessions))
+	if err != nil {
+		return nil, err
+	}
+	mgmt, err := admin.NewHandler(mgr, m, admin.HandlerConfig{StoreTimeout: opts.storeTimeout})
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	// The management APIs: keys, users, organizations and their policies.
-	for _, api := range []struct {
-		path string
-		new  func(*admin.Manager, *middleware.Middleware, admin.HandlerConfig) (http.Handler, error)
-	}{
-		{"/api/auth/api-keys", admin.NewHandler},
-		{"/api/auth/users", admin.NewUsersHandler},
-		{"/api/auth/orgs", admin.NewOrgsHandler},
-	} {
-		h, err := api.new(mgr, m, admin.HandlerConfig{StoreTimeout: opts.storeTimeout})
-		if err != nil {
-			return nil, err
-		}
-		mux.Handle(api.path, h)
-		mux.Handle(api.path+"/", h)
-	}
+	mux.Handle("/api/auth/api-keys", mgmt)
+	mux.Handle("/api/auth/api-keys/", mgmt)
 	for _, p := range login.Paths() {
 		mux.Handle(p, login)
+	}
+	if err := mountUsersAndOrgs(mux, mgr, m, opts); err != nil {
+		return nil, err
 	}
 	if opts.metadata != nil {
 		mux.Handle(opts.metadataPath, opts.metadata)
@@ -438,4 +431,25 @@ func beforeMux(path string, h, mux http.Handler) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// mountUsersAndOrgs serves the users API (/api/auth/users) and the
+// organizations API with their key policies (/api/auth/orgs) beside the
+// keys API, behind the same middleware.
+func mountUsersAndOrgs(mux *http.ServeMux, mgr *admin.Manager, m *middleware.Middleware, opts apiOptions) error {
+	for _, api := range []struct {
+		path string
+		new  func(*admin.Manager, *middleware.Middleware, admin.HandlerConfig) (http.Handler, error)
+	}{
+		{"/api/auth/users", admin.NewUsersHandler},
+		{"/api/auth/orgs", admin.NewOrgsHandler},
+	} {
+		h, err := api.new(mgr, m, admin.HandlerConfig{StoreTimeout: opts.storeTimeout})
+		if err != nil {
+			return err
+		}
+		mux.Handle(api.path, h)
+		mux.Handle(api.path+"/", h)
+	}
+	return nil
 }
