@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -100,7 +101,7 @@ func (m *Manager) CreateOrg(ctx context.Context, p *gatehouse.Principal, o NewOr
 	if len(v.Fields) > 0 {
 		return nil, v
 	}
-	rec := &store.Org{ID: o.ID, Name: o.Name, CreatedAt: m.now().UTC()}
+	rec := &store.Org{ID: o.ID, Name: o.Name, CreatedAt: m.stamp()}
 	switch err := m.orgs.CreateOrg(ctx, rec); {
 	case errors.Is(err, store.ErrConflict):
 		return nil, invalid("id", "an organization with this ID exists")
@@ -211,7 +212,7 @@ func (m *Manager) SetOrgPolicy(ctx context.Context, p *gatehouse.Principal, orgI
 			return nil, v
 		}
 		u.Policy = &store.OrgPolicy{RequireExpiry: pol.RequireExpiry, MaxLifetimeDays: pol.MaxLifetimeDays,
-			DefaultLifetimeDays: pol.DefaultLifetimeDays, UpdatedAt: m.now().UTC(), UpdatedBy: a.ID}
+			DefaultLifetimeDays: pol.DefaultLifetimeDays, UpdatedAt: m.stamp(), UpdatedBy: a.ID}
 	}
 	o, err := m.orgs.UpdateOrg(ctx, orgID, u)
 	if err != nil {
@@ -252,3 +253,8 @@ func CheckPolicy(p Policy) error {
 	}
 	return nil
 }
+
+// stamp is the time a record written now carries: UTC, in microseconds,
+// as the SQL stores keep it, so that a create's answer equals a later
+// read.
+func (m *Manager) stamp() time.Time { return m.now().UTC().Truncate(time.Microsecond) }

@@ -229,7 +229,7 @@ func (m *Manager) CreateUser(ctx context.Context, p *gatehouse.Principal, nu New
 		}
 	}
 	u := &store.User{ID: store.NewID("usr"), TenantID: tenant, Email: email, Name: nu.Name, Level: level,
-		Scopes: sc, PasswordHash: hash, CreatedAt: m.now().UTC()}
+		Scopes: sc, PasswordHash: hash, CreatedAt: m.stamp()}
 	if nu.Scopes != nil && u.Scopes == nil {
 		u.Scopes = []string{}
 	}
