@@ -5,8 +5,6 @@
 //	gatehouse keys create --name NAME --scopes read,write [--expires 90d] ...
 //	gatehouse keys list
 //	gatehouse keys revoke ID
-//	gatehouse orgs create --id acme --name "Acme"
-//	gatehouse policy set --org acme --require-expiry --max-lifetime-days 90
 //
 // Every command takes --db or --dsn, or reads GATEHOUSE_DSN; the default is
 // the SQLite file gatehouse.db in the current directory. The pepper for key
