@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,8 +28,10 @@ import (
 )
 
 const (
-	apiPath = "/api/auth/api-keys"
-	mePath  = "/api/me"
+	apiPath   = "/api/auth/api-keys"
+	usersPath = "/api/auth/users"
+	orgsPath  = "/api/auth/orgs"
+	mePath    = "/api/me"
 )
 
 var (
@@ -132,6 +135,15 @@ type envConfig struct {
 	policy  admin.Policy
 	handler admin.HandlerConfig
 	events  admin.EventSink
+	// orgs replaces the memory store as Config.Orgs (to inject faults).
+	orgs store.OrgStore
+}
+
+// fakePasswords "hashes" a password into a string that does not hold it.
+type fakePasswords struct{}
+
+func (fakePasswords) Hash(pw string) (string, error) {
+	return fmt.Sprintf("$fake$%d", len(pw)), nil
 }
 
 // env is a whole deployment: a memory store behind a counting wrapper and a
@@ -175,11 +187,20 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	logger := slogJSON(e.logs)
 	e.mw, err = middleware.New(middleware.Config{Observer: admin.NewAuditObserver(logger, nil)}, e.auth)
 	require.NoError(t, err)
+	orgs := cfg.orgs
+	if orgs == nil {
+		orgs = e.mem
+	}
 	e.mgr, err = admin.NewManager(e.cache, e.mem, format, admin.Config{
 		Hasher: e.hasher, Policy: cfg.policy, Logger: logger, Now: e.clock.Now, Events: cfg.events,
+		Orgs: orgs, Passwords: fakePasswords{}, Sessions: e.mem,
 	})
 	require.NoError(t, err)
 	api, err := admin.NewHandler(e.mgr, e.mw, cfg.handler)
+	require.NoError(t, err)
+	usersAPI, err := admin.NewUsersHandler(e.mgr, e.mw, admin.HandlerConfig{})
+	require.NoError(t, err)
+	orgsAPI, err := admin.NewOrgsHandler(e.mgr, e.mw, admin.HandlerConfig{})
 	require.NoError(t, err)
 
 	for _, u := range testUsers {
@@ -195,6 +216,12 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	mux := http.NewServeMux()
 	mux.Handle(apiPath, api)
 	mux.Handle(apiPath+"/", api)
+	for _, p := range []string{usersPath, usersPath + "/"} {
+		mux.Handle(p, usersAPI)
+	}
+	for _, p := range []string{orgsPath, orgsPath + "/"} {
+		mux.Handle(p, orgsAPI)
+	}
 	mux.Handle("GET "+mePath, e.mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := gatehouse.FromContext(r.Context())
 		w.Header().Set("Content-Type", "application/json")

@@ -68,6 +68,8 @@ func commands() []command {
 	return []command{
 		{"serve", "serve the demo API behind Gatehouse", serve},
 		{"keys", "create, list, update, rotate and revoke API keys", keys},
+		{"orgs", "create and list organizations", orgs},
+		{"policy", "get, set and clear an organization's key policy", policy},
 		{"users", "create and list the users who own keys", users},
 		{"webhooks", "add, list and remove webhook endpoints; show deliveries", webhooks},
 		{"pat", "personal access configs: create, list, delete", pat},
