@@ -106,7 +106,9 @@ func TestAllowedNetworks(t *testing.T) {
 func TestAllowedNetworksCustomPrincipal(t *testing.T) {
 	mem := store.NewMemory()
 	a, err := apikey.NewAuthenticator(testFormat, mem, apikey.Config{
-		Principal: func(k *store.Key) *gatehouse.Principal { return &gatehouse.Principal{ID: k.ID, Kind: gatehouse.KindAPIKey} },
+		Principal: func(k *store.Key) *gatehouse.Principal {
+			return &gatehouse.Principal{ID: k.ID, Kind: gatehouse.KindAPIKey}
+		},
 	})
 	require.NoError(t, err)
 	m, err := middleware.New(middleware.Config{}, a)
