@@ -77,8 +77,9 @@ func (m *Memory) SpendCredit(ctx context.Context, keyID string, _ *gatehouse.Cre
 	return k.Credits.Remaining, nil
 }
 
-// NormalizeNetworks returns ps masked, without duplicates, in the order
-// given; nil for an empty list. It reports false for an invalid prefix.
+// NormalizeNetworks returns ps masked, IPv4-mapped ones as IPv4, without
+// duplicates, in the order given; nil for an empty list. It reports false
+// for an invalid prefix or one with a zone.
 func NormalizeNetworks(ps []netip.Prefix) ([]netip.Prefix, bool) {
 	if len(ps) == 0 {
 		return nil, true
@@ -88,9 +89,12 @@ func NormalizeNetworks(ps []netip.Prefix) ([]netip.Prefix, bool) {
 		if !p.IsValid() {
 			return nil, false
 		}
-		p = netip.PrefixFrom(p.Addr().Unmap().WithZone(""), p.Bits())
-		if p.Addr().Is4() && p.Bits() > 32 {
+		if a := p.Addr(); a.Zone() != "" {
 			return nil, false
+		} else if a.Is4In6() && p.Bits() >= 96 {
+			// An IPv4-mapped network is the IPv4 network: client
+			// addresses are unmapped before they are checked.
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 		}
 		p = p.Masked()
 		dup := false
