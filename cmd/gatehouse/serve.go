@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -281,6 +282,10 @@ type apiOptions struct {
 	// keys with their own metadata rate_limit are limited).
 	keyRate *ratelimit.Policy
 
+	// credits spends keys' usage credits: in Redis with --redis (set by
+	// useRedis), else nil for the database.
+	credits store.CreditSpender
+
 	storeTimeout time.Duration // bound on a request's store calls
 
 	// RFC 9728 metadata (--resource): its URL, path and handler; "": off.
@@ -354,8 +359,17 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
+	credits := opts.credits
+	if credits == nil {
+		credits = a.db
+	}
+	var clientAddr func(*http.Request) (netip.Addr, bool)
+	if opts.clientIP != nil {
+		clientAddr = opts.clientIP.Addr
+	}
 	m, err = middleware.New(middleware.Config{Realm: "gatehouse", Observer: admin.NewAuditObserver(log, opts.clientAddr), After: perKey,
-		KeyHeaders: []string{"X-API-Key"}, ResourceMetadata: opts.metadataURL}, auths...)
+		KeyHeaders: []string{"X-API-Key"}, ResourceMetadata: opts.metadataURL,
+		ClientAddr: clientAddr, Credits: credits, CreditsTimeout: opts.storeTimeout}, auths...)
 	if err != nil {
 		return nil, err
 	}
