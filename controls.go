@@ -12,9 +12,14 @@ import (
 // the next refill when there is one.
 var ErrCreditsExhausted = fmt.Errorf("gatehouse: credits exhausted: %w", ErrRateLimited)
 
-// ReasonNetwork is the reason of a refusal of a credential used from an
-// address outside its allowed networks ([Principal.AllowedNetworks]).
-const ReasonNetwork Reason = "network_not_allowed"
+// Reasons of the refusals of the per-credential controls.
+const (
+	// ReasonNetwork: the credential was used from an address outside its
+	// allowed networks ([Principal.AllowedNetworks]).
+	ReasonNetwork Reason = "network_not_allowed"
+	// ReasonCreditsExhausted: the credential's credits are spent.
+	ReasonCreditsExhausted Reason = "credits_exhausted"
+)
 
 // CreditInterval is how often usage credits are refilled.
 type CreditInterval string

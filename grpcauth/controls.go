@@ -56,7 +56,7 @@ func (i *Interceptor) spend(ctx context.Context, p *gatehouse.Principal) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &ce):
-		return &gatehouse.Error{Err: gatehouse.ErrCreditsExhausted, Reason: middleware.ReasonCreditsExhausted, Cause: ce,
+		return &gatehouse.Error{Err: gatehouse.ErrCreditsExhausted, Reason: gatehouse.ReasonCreditsExhausted, Cause: ce,
 			KeyID: p.KeyID, TenantID: p.TenantID}
 	case errors.Is(err, store.ErrNotFound):
 		return &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonUnknown, KeyID: p.KeyID, TenantID: p.TenantID}

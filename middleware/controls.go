@@ -20,10 +20,6 @@ const DetailNetwork = "This API key may not be used from this network"
 // credential has usage credits how many uses it has left after this one.
 const HeaderCreditsRemaining = "X-Gatehouse-Credits-Remaining"
 
-// ReasonCreditsExhausted is the reason of the refusal of a credential whose
-// credits are spent.
-const ReasonCreditsExhausted gatehouse.Reason = "credits_exhausted"
-
 var (
 	errNoSpender = gatehouse.Unavailable(errors.New("middleware: a credential has credits but Config.Credits is not set"))
 	errGone      = &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonUnknown, Detail: detailInvalidToken}
@@ -70,7 +66,7 @@ func (m *Middleware) SpendCredit(r *http.Request, p *gatehouse.Principal) (int64
 	case err == nil:
 		return left, nil
 	case errors.As(err, &ce):
-		return 0, &gatehouse.Error{Err: gatehouse.ErrCreditsExhausted, Reason: ReasonCreditsExhausted, Cause: ce,
+		return 0, &gatehouse.Error{Err: gatehouse.ErrCreditsExhausted, Reason: gatehouse.ReasonCreditsExhausted, Cause: ce,
 			KeyID: p.KeyID, TenantID: p.TenantID}
 	case errors.Is(err, store.ErrNotFound):
 		e := *errGone
