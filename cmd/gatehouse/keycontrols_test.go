@@ -228,7 +228,10 @@ func TestServeCreditsSharedInRedis(t *testing.T) {
 	assert.Equal(t, []int{200, 200, 200, 200, 200, 429, 429, 429}, codes, "5 in all across both instances")
 	code, body, _ := call(t, "GET", a.base+"/api/auth/api-keys/"+id, admin, "")
 	require.Equal(t, 200, code)
-	assert.Contains(t, body, `"remaining":5`, "the database keeps the grant; Redis the count")
+	assert.Contains(t, body, `"credits":{"remaining":0,`, "the management API shows the live count")
+	code, stdout, stderr := cli(t, vars, "keys", "get", id)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, `"remaining": 5,`, "the database keeps the grant; Redis the count")
 
 	// New credits from an admin start a new count at once, everywhere.
 	code, body, _ = call(t, "PATCH", a.base+"/api/auth/api-keys/"+id, admin, `{"credits":{"remaining":2}}`)
@@ -241,4 +244,30 @@ func TestServeCreditsSharedInRedis(t *testing.T) {
 	assert.Equal(t, 200, code)
 	code, _, _ = from(t, b.base, "/api/projects", key, "")
 	assert.Equal(t, 429, code)
+
+	// A rotated key carries over what is left, not the grant.
+	code, body, _ = call(t, "PATCH", a.base+"/api/auth/api-keys/"+id, admin, `{"credits":{"remaining":3}}`)
+	require.Equal(t, 200, code, body)
+	require.Eventually(t, func() bool {
+		code, _, _ := from(t, b.base, "/api/projects", key, "")
+		return code == 200
+	}, 5*time.Second, 50*time.Millisecond)
+	code, body, _ = call(t, "POST", b.base+"/api/auth/api-keys/"+id+"/rotate", admin, "")
+	require.Equal(t, 201, code, body)
+	var rotated struct {
+		Key    string `json:"key"`
+		APIKey struct {
+			Credits struct {
+				Remaining int64 `json:"remaining"`
+			} `json:"credits"`
+		} `json:"api_key"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &rotated))
+	assert.Equal(t, int64(2), rotated.APIKey.Credits.Remaining)
+	codes = nil
+	for i := range 3 {
+		code, _, _ := from(t, []instance{a, b}[i%2].base, "/api/projects", rotated.Key, "")
+		codes = append(codes, code)
+	}
+	assert.Equal(t, []int{200, 200, 429}, codes)
 }

@@ -379,7 +379,13 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := a.manager(keys, log)
+	var managed store.KeyStore = keys
+	if c, ok := opts.credits.(store.CreditCounter); ok {
+		// Credits counted in Redis: the management API shows (and a
+		// rotation carries over) the live count, not the grant.
+		managed = store.NewLiveCredits(keys, c, nil)
+	}
+	mgr, err := a.manager(managed, log)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ type CreditsConfig struct {
 // period ends; a count that is never refilled does not expire, so Redis
 // must keep its data (RDB or AOF) for the counts to survive a restart.
 // The records' Remaining is not updated by spending: the count in Redis is
-// the truth (see [Credits.Remaining]).
+// the truth (see [Credits.Remaining], and store.LiveCredits to show it).
 //
 // Redis down is a failure (fail closed): spending returns an error and the
 // middleware answers 503. A Credits is safe for concurrent use and needs
@@ -49,7 +49,10 @@ type Credits struct {
 	timeout time.Duration
 }
 
-var _ store.CreditSpender = (*Credits)(nil)
+var (
+	_ store.CreditSpender = (*Credits)(nil)
+	_ store.CreditCounter = (*Credits)(nil)
+)
 
 // NewCredits returns a spender that keeps counts in Redis through client,
 // which must honour context deadlines (see [New]).
