@@ -38,7 +38,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	passCred := fs.Bool("pass-credential", false, "proxy mode: pass the Authorization header and session cookie upstream (default: removed)")
 	rate := fs.String("rate-limit", "600/1m", `requests per client address, before authentication ("100/1m", "5/15m;burst=3"; "off" for none)`)
 	trusted := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed and that may ask /api/auth/verify about the request named in X-Forwarded-Method and X-Forwarded-Uri")
-	redisAddr := fs.String("redis", "", "host:port of a Redis that holds rate limits and login failure counts, shared by every instance (default $GATEHOUSE_REDIS; none: in memory)")
+	redisAddr := fs.String("redis", "", "host:port of a Redis that holds rate limits, login failure counts and keys' usage credits, shared by every instance (default $GATEHOUSE_REDIS; none: limits in memory, credits in the database)")
 	redisPrefix := fs.String("redis-prefix", "gatehouse:rl:", "prefix of the Redis keys, one per application sharing a Redis")
 	keyRate := fs.String("key-rate-limit", "off", `requests per API key (per principal for sessions and tokens), after authentication; a key's own metadata rate_limit overrides it ("1000/1m"; "off": only keys with their own limit are limited)`)
 	storeTimeout := fs.Duration("store-timeout", 5*time.Second, "bound on every request that needs the database: past it the answer is 503")
