@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-go/gatehouse/internal/testdb"
+	"github.com/gatehouse-go/gatehouse/internal/testproxy"
 	"github.com/gatehouse-go/gatehouse/middleware"
 )
 
@@ -270,4 +271,46 @@ func TestServeCreditsSharedInRedis(t *testing.T) {
 		codes = append(codes, code)
 	}
 	assert.Equal(t, []int{200, 200, 429}, codes)
+}
+
+// TestServeCreditsRedisDown: while Redis does not answer, a key with
+// credits is refused with 503 (fail closed, within the spend's bound) and
+// a key without them is served as before; when Redis is back, so is the
+// metered key.
+func TestServeCreditsRedisDown(t *testing.T) {
+	addr := testdb.RedisAddr(t)
+	px := testproxy.Start(t, addr)
+	prefix := "gatehouse-test:" + randomName(t) + ":"
+	vars := map[string]string{"GATEHOUSE_DSN": filepath.Join(t.TempDir(), "gatehouse.db")}
+	// No per-address limit: only the credits need Redis on these routes.
+	a := startInstance(t, vars, "--redis", px.Addr(), "--redis-prefix", prefix, "--rate-limit", "off", "--store-timeout", "1s")
+	admin := bootstrapKey(t, a.stdout)
+	metered, _ := createKey(t, a.base, admin, `{"name":"metered","scopes":["read"],"credits":{"remaining":10}}`)
+	plain, _ := createKey(t, a.base, admin, `{"name":"plain","scopes":["read"]}`)
+	code, _, _ := from(t, a.base, "/api/projects", metered, "")
+	require.Equal(t, 200, code)
+
+	for _, cut := range []struct {
+		name string
+		do   func()
+	}{{"hung", px.Hang}, {"refused", px.Reset}} {
+		t.Run(cut.name, func(t *testing.T) {
+			cut.do()
+			start := time.Now()
+			code, hdr, body := from(t, a.base, "/api/projects", metered, "")
+			require.Equal(t, 503, code, body)
+			assert.Less(t, time.Since(start), 3*time.Second, "answered within the bound")
+			p := problemOf(t, hdr, body)
+			assert.Equal(t, "unavailable", p.Code)
+			assert.NotContains(t, body, "redis")
+			assert.NotContains(t, body, px.Addr())
+			code, _, _ = from(t, a.base, "/api/projects", plain, "")
+			assert.Equal(t, 200, code, "a key without credits does not need Redis")
+			px.Resume()
+			require.Eventually(t, func() bool {
+				code, _, _ := from(t, a.base, "/api/projects", metered, "")
+				return code == 200
+			}, 10*time.Second, 100*time.Millisecond)
+		})
+	}
 }
