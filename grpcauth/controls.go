@@ -51,10 +51,11 @@ func (i *Interceptor) spend(ctx context.Context, p *gatehouse.Principal) error {
 		return errNoSpender
 	}
 	_, err := i.credits.SpendCredit(ctx, p.KeyID, p.Credits, i.now())
-	var ce *gatehouse.CreditsError
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
+	}
+	var ce *gatehouse.CreditsError // escapes: declared past the common case
+	switch {
 	case errors.As(err, &ce):
 		return &gatehouse.Error{Err: gatehouse.ErrCreditsExhausted, Reason: gatehouse.ReasonCreditsExhausted, Cause: ce,
 			KeyID: p.KeyID, TenantID: p.TenantID}

@@ -61,10 +61,11 @@ func (m *Middleware) SpendCredit(r *http.Request, p *gatehouse.Principal) (int64
 	ctx, cancel := context.WithTimeout(r.Context(), m.creditsTimeout)
 	defer cancel()
 	left, err := m.credits.SpendCredit(ctx, p.KeyID, p.Credits, m.now())
-	var ce *gatehouse.CreditsError
-	switch {
-	case err == nil:
+	if err == nil {
 		return left, nil
+	}
+	var ce *gatehouse.CreditsError // escapes: declared past the common case
+	switch {
 	case errors.As(err, &ce):
 		return 0, &gatehouse.Error{Err: gatehouse.ErrCreditsExhausted, Reason: gatehouse.ReasonCreditsExhausted, Cause: ce,
 			KeyID: p.KeyID, TenantID: p.TenantID}
