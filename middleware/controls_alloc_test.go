@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/apikey"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/ratelimit"
@@ -53,4 +54,26 @@ func TestAllowedNetworksAllocations(t *testing.T) {
 			assert.Zero(t, allocs, "allocations per Check of a cached key")
 		})
 	}
+}
+
+// TestCreditsAllocations bounds what spending a credit in memory adds to a
+// cached key: the deadline's context and timer (4), the remaining count's
+// header value and slice (2), beside the request's 2.
+func TestCreditsAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	f := newFixture(t)
+	mw, err := middleware.New(middleware.Config{Credits: f.mem, Now: f.clock.Now}, f.keys)
+	require.NoError(t, err)
+	key, _ := f.issue(t, apikey.Params{Scopes: []string{"read"}, Credits: &gatehouse.Credits{Remaining: 1 << 40}})
+	h := mw.Handler(mw.MustRequireScopes("read")(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	bearer(key)(r)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	require.Equal(t, http.StatusOK, w.Code)
+	allocs := testing.AllocsPerRun(200, func() { h.ServeHTTP(w, r) })
+	assert.LessOrEqual(t, allocs, 8.0, "allocations per cached request with credits")
+	t.Logf("%v allocations per cached request with credits", allocs)
 }
