@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 )
@@ -45,6 +46,32 @@ type Principal struct {
 	// Claims holds the verified claims of a JWT, nil for other kinds.
 	// Read-only.
 	Claims map[string]any
+	// AllowedNetworks, when not empty, are the only networks the
+	// credential may be used from: the middleware refuses a request from
+	// any other client address with 403 before any handler runs. Empty:
+	// any address. Read-only.
+	AllowedNetworks []netip.Prefix
+	// Credits, when set, is the credential's allowance of uses as its
+	// record held it when loaded: the middleware spends one for each
+	// request it serves (see the middleware's Config.Credits). Nil: no
+	// allowance. Read-only.
+	Credits *Credits
+}
+
+// AllowsAddr reports whether a request from a may use the credential: true
+// when AllowedNetworks is empty or holds a. An invalid a is allowed only
+// when AllowedNetworks is empty.
+func (p *Principal) AllowsAddr(a netip.Addr) bool {
+	if len(p.AllowedNetworks) == 0 {
+		return true
+	}
+	a = a.Unmap().WithZone("")
+	for _, n := range p.AllowedNetworks {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // HasScope reports whether s is one of the principal's scopes, by exact

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"testing"
 
+	"github.com/gatehouse-go/gatehouse/admin"
 	"github.com/gatehouse-go/gatehouse/apikey"
 )
 
@@ -30,6 +32,10 @@ func FuzzManagementBodies(f *testing.F) {
 		{0, `[]`},
 		{0, `{"name":"\u0000","scopes":["read"]}`},
 		{0, `{"name":"a","scopes":["read"]}{"x":1}`},
+		{0, `{"name":"n","scopes":["read"],"allowed_cidrs":["10.0.0.0/8","::ffff:1.2.3.4/120"],"credits":{"remaining":5,"refill":5,"interval":"day"}}`},
+		{0, `{"name":"n","scopes":["read"],"allowed_cidrs":["fe80::1%eth0"],"credits":{"remaining":-1}}`},
+		{1, `{"allowed_cidrs":null,"credits":null}`},
+		{1, `{"credits":{"remaining":1e30}}`},
 		{1, `{"name":"renamed"}`},
 		{1, `{"expires_in_days":-1}`},
 		{1, `{"scopes":["admin"]}`},
@@ -87,6 +93,33 @@ func FuzzManagementBodies(f *testing.F) {
 			}
 		case rec.Code != http.StatusOK:
 			t.Fatalf("unexpected status %d", rec.Code)
+		}
+	})
+}
+
+// FuzzParseCIDRs: allowed networks from a body or the command line never
+// panic; what is accepted is valid, masked, without a zone or an
+// IPv4-mapped form, without duplicates, and reads back as itself.
+func FuzzParseCIDRs(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "::ffff:10.0.0.0/104", "10.1.2.3/8",
+		"fe80::1%eth0", "0.0.0.0/0", "::/0", "10.0.0.0/33", " 10.0.0.1 ", "1.2.3.4/-0", ""} {
+		f.Add(s, "10.0.0.0/8")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		ps, ok := admin.ParseCIDRs([]string{a, b})
+		if !ok {
+			return
+		}
+		seen := map[netip.Prefix]bool{}
+		for _, p := range ps {
+			if !p.IsValid() || p != p.Masked() || p.Addr().Zone() != "" || p.Addr().Is4In6() || seen[p] {
+				t.Fatalf("ParseCIDRs(%q, %q) gave %v", a, b, p)
+			}
+			seen[p] = true
+			back, ok := admin.ParseCIDRs([]string{p.String()})
+			if !ok || len(back) != 1 || back[0] != p {
+				t.Fatalf("%v does not read back: %v", p, back)
+			}
 		}
 	})
 }

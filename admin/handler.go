@@ -117,11 +117,13 @@ type createBody struct {
 	OwnerID       string            `json:"owner_id"`
 	TenantID      string            `json:"tenant_id"`
 	Metadata      map[string]string `json:"metadata"`
+	AllowedCIDRs  json.RawMessage   `json:"allowed_cidrs"`
+	Credits       json.RawMessage   `json:"credits"`
 }
 
 func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 	var b createBody
-	if !h.decode(w, r, &b, "name, description, scopes, role, expires_at, expires_in_days, owner_id, tenant_id and metadata") {
+	if !h.decode(w, r, &b, "name, description, scopes, role, expires_at, expires_in_days, owner_id, tenant_id, metadata, allowed_cidrs and credits") {
 		return
 	}
 	v := &ValidationError{Fields: map[string]string{}}
@@ -136,6 +138,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 	if len(b.Metadata) > 32 {
 		v.Fields["metadata"] = "at most 32 entries"
 	}
+	ctl := Controls{AllowedNetworks: parseCIDRsJSON(v, b.AllowedCIDRs), Credits: parseCreditsJSON(v, b.Credits)}
 	if len(v.Fields) > 0 {
 		h.fail(w, r, v)
 		return
@@ -143,7 +146,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	c, err := h.m.Create(r.Context(), p, CreateRequest{
 		Name: b.Name, Description: b.Description, Scopes: sc, Role: b.Role, Expiry: exp,
-		OwnerID: b.OwnerID, TenantID: b.TenantID, Metadata: b.Metadata,
+		OwnerID: b.OwnerID, TenantID: b.TenantID, Metadata: b.Metadata, Controls: ctl,
 	})
 	if err != nil {
 		h.fail(w, r, err)
@@ -230,21 +233,24 @@ type updateBody struct {
 	Description   *string         `json:"description"`
 	ExpiresAt     json.RawMessage `json:"expires_at"`
 	ExpiresInDays *int            `json:"expires_in_days"`
+	AllowedCIDRs  json.RawMessage `json:"allowed_cidrs"`
+	Credits       json.RawMessage `json:"credits"`
 }
 
 func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 	var b updateBody
-	if !h.decode(w, r, &b, "name, description, expires_at and expires_in_days") {
+	if !h.decode(w, r, &b, "name, description, expires_at, expires_in_days, allowed_cidrs and credits") {
 		return
 	}
 	v := &ValidationError{Fields: map[string]string{}}
 	exp := expiryOf(v, b.ExpiresAt, b.ExpiresInDays)
+	ctl := Controls{AllowedNetworks: parseCIDRsJSON(v, b.AllowedCIDRs), Credits: parseCreditsJSON(v, b.Credits)}
 	if len(v.Fields) > 0 {
 		h.fail(w, r, v)
 		return
 	}
 	p, _ := gatehouse.FromContext(r.Context())
-	k, err := h.m.Update(r.Context(), p, r.PathValue("id"), UpdateRequest{Name: b.Name, Description: b.Description, Expiry: exp})
+	k, err := h.m.Update(r.Context(), p, r.PathValue("id"), UpdateRequest{Name: b.Name, Description: b.Description, Expiry: exp, Controls: ctl})
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -209,6 +209,7 @@ func assertNoSecretMembers(t *testing.T, m map[string]any) {
 		"id": true, "name": true, "description": true, "prefix": true, "last4": true, "owner_id": true,
 		"tenant_id": true, "scopes": true, "role": true, "created_by": true, "created_at": true,
 		"expires_at": true, "last_used_at": true, "revoked_at": true, "status": true, "metadata": true,
+		"allowed_cidrs": true, "credits": true,
 	}
 	for k := range m {
 		assert.True(t, allowed[k], "unexpected member %q", k)

@@ -25,6 +25,11 @@ type KeyJSON struct {
 	RevokedAt   *time.Time        `json:"revoked_at"`
 	Status      string            `json:"status"`
 	Metadata    map[string]string `json:"metadata,omitempty"`
+	// AllowedCIDRs are the networks the key may be used from; empty: any.
+	AllowedCIDRs []string `json:"allowed_cidrs"`
+	// Credits is the key's allowance of uses; null: unlimited. Remaining
+	// is the count the record holds (see [CreditsJSON]).
+	Credits *CreditsJSON `json:"credits"`
 }
 
 // StatusOf is a key's status at now: "revoked", "expired" or "active".
@@ -51,6 +56,7 @@ func ToJSON(k *store.Key, now time.Time) KeyJSON {
 		OwnerID: k.OwnerID, TenantID: k.TenantID, Scopes: sc, Role: k.Role, CreatedBy: k.CreatedBy,
 		CreatedAt: k.CreatedAt.UTC(), ExpiresAt: timePtr(k.ExpiresAt), LastUsedAt: timePtr(k.LastUsedAt),
 		RevokedAt: timePtr(k.RevokedAt), Status: status, Metadata: k.Metadata,
+		AllowedCIDRs: cidrStrings(k.AllowedNetworks), Credits: creditsJSON(k.Credits, now),
 	}
 }
 

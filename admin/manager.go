@@ -227,6 +227,9 @@ type CreateRequest struct {
 	OwnerID     string // default: the actor
 	TenantID    string // default: the owner's tenant; must match it
 	Metadata    map[string]string
+	// Controls are the key's allowed networks and credits; none by
+	// default.
+	Controls Controls
 }
 
 // Created is a new key: Key is shown once and never again.
@@ -345,10 +348,17 @@ func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req Create
 	if ownerUser != nil && ownerUser.Scopes != nil && !m.matcher.Covers(ownerUser.Scopes, want) {
 		return nil, &forbidden{"A key cannot have scopes its owner may not hold"}
 	}
-	key, rec, err := apikey.Issue(ctx, m.keys, m.format, m.hasher, apikey.Params{
+	params := apikey.Params{
 		Name: req.Name, Description: req.Description, OwnerID: owner, TenantID: tenant,
 		Scopes: req.Scopes, Role: req.Role, ExpiresAt: exp, CreatedBy: a.ID, Metadata: req.Metadata, Now: now,
-	})
+	}
+	if c := req.Controls; c.AllowedNetworks != nil {
+		params.AllowedNetworks = *c.AllowedNetworks
+	}
+	if c := req.Controls.Credits; c != nil && *c != (gatehouse.Credits{}) {
+		params.Credits = c
+	}
+	key, rec, err := apikey.Issue(ctx, m.keys, m.format, m.hasher, params)
 	if err != nil {
 		return nil, gatehouse.Unavailable(err)
 	}
@@ -434,6 +444,9 @@ type UpdateRequest struct {
 	Name        *string
 	Description *string
 	Expiry      Expiry
+	// Controls change the key's allowed networks and credits (only an
+	// admin changes credits).
+	Controls Controls
 }
 
 // Update applies req to the key.
@@ -466,6 +479,9 @@ func (m *Manager) Update(ctx context.Context, p *gatehouse.Principal, id string,
 	}
 	if len(v.Fields) > 0 {
 		return nil, v
+	}
+	if err := m.applyControls(a, req.Controls, &u, m.now()); err != nil {
+		return nil, err
 	}
 	out, err := m.keys.UpdateKey(ctx, id, u)
 	if err != nil {
@@ -557,6 +573,7 @@ func (m *Manager) RotateKey(ctx context.Context, k *store.Key, grace time.Durati
 	key, rec, err := apikey.Issue(ctx, m.keys, m.format, m.hasher, apikey.Params{
 		Name: k.Name, Description: k.Description, OwnerID: k.OwnerID, TenantID: k.TenantID,
 		Scopes: k.Scopes, Role: k.Role, ExpiresAt: exp, CreatedBy: by, Metadata: k.Metadata, Now: now,
+		AllowedNetworks: k.AllowedNetworks, Credits: k.Credits,
 	})
 	if err != nil {
 		return nil, gatehouse.Unavailable(err)

@@ -26,7 +26,9 @@ type Config struct {
 	// scopes. Default [scopes.DefaultRoles].
 	Roles scopes.Roles
 	// Principal builds the principal of a key. Default [PrincipalOf] with
-	// Roles. With a store.KeyCache it runs once per cached key.
+	// Roles. With a store.KeyCache it runs once per cached key. The key's
+	// AllowedNetworks and Credits are set on (a copy of) what it returns,
+	// so that it cannot drop them.
 	Principal func(*store.Key) *gatehouse.Principal
 	// Now is the clock used for expiry checks. Default: the KeyCache's
 	// clock when keys is one, else time.Now.
@@ -76,6 +78,10 @@ func NewAuthenticator(f Format, keys store.KeyStore, cfg Config) (*Authenticator
 		roles = roles.Clone()
 		a.principal = func(k *store.Key) *gatehouse.Principal { return PrincipalOf(k, roles) }
 	}
+	// The key's controls go into every principal built for it, whatever
+	// builds it: a custom Principal cannot drop them (fail closed).
+	build := a.principal
+	a.principal = func(k *store.Key) *gatehouse.Principal { return withControls(build(k), k) }
 	if a.now == nil {
 		if a.cache != nil {
 			a.now = a.cache.Clock()
@@ -206,6 +212,19 @@ func check(k *store.Key, now time.Time) error {
 	e := *base
 	e.KeyID, e.TenantID = k.ID, k.TenantID
 	return &e
+}
+
+// withControls returns p with k's allowed networks and credits: p itself
+// when k has none (or p already carries them), else a copy. With a
+// store.KeyCache it runs once per cached key.
+func withControls(p *gatehouse.Principal, k *store.Key) *gatehouse.Principal {
+	if p == nil || (len(k.AllowedNetworks) == 0 && k.Credits == nil) {
+		return p
+	}
+	c := *p
+	c.AllowedNetworks = k.AllowedNetworks
+	c.Credits = k.Credits
+	return &c
 }
 
 // PrincipalOf is the default mapping of a key to a principal: the owner is

@@ -3,8 +3,10 @@ package apikey
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/scopes"
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -27,6 +29,12 @@ type Params struct {
 	ExpiresAt time.Time // zero: never
 	CreatedBy string
 	Metadata  map[string]string
+	// AllowedNetworks, when not empty, are the only networks the key may
+	// be used from (masked and deduplicated when stored).
+	AllowedNetworks []netip.Prefix
+	// Credits, when set, is the key's allowance of uses; its Since
+	// defaults to Now.
+	Credits *gatehouse.Credits
 	// Now is the creation time. Default time.Now().
 	Now time.Time
 }
@@ -47,6 +55,21 @@ func Issue(ctx context.Context, keys store.KeyStore, f Format, h *store.Hasher, 
 	}
 	if !p.ExpiresAt.IsZero() && !p.ExpiresAt.After(now) {
 		return "", nil, errors.New("apikey: expiry must be in the future")
+	}
+	nets, ok := store.NormalizeNetworks(p.AllowedNetworks)
+	if !ok {
+		return "", nil, errors.New("apikey: an allowed network is not a valid prefix")
+	}
+	var credits *gatehouse.Credits
+	if p.Credits != nil {
+		c := *p.Credits
+		if err := c.Validate(); err != nil {
+			return "", nil, err
+		}
+		if c.Since.IsZero() {
+			c.Since = now.UTC()
+		}
+		credits = &c
 	}
 	for attempt := 0; ; attempt++ {
 		key, err := f.Generate()
@@ -71,6 +94,9 @@ func Issue(ctx context.Context, keys store.KeyStore, f Format, h *store.Hasher, 
 			CreatedBy:   p.CreatedBy,
 			CreatedAt:   now.UTC(),
 			Metadata:    p.Metadata,
+
+			AllowedNetworks: nets,
+			Credits:         credits,
 		}
 		if !p.ExpiresAt.IsZero() {
 			rec.ExpiresAt = p.ExpiresAt.UTC()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -11,6 +13,7 @@ import (
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/scopes"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // Config holds the optional settings of an [Interceptor]. The zero value is
@@ -57,6 +60,21 @@ type Config struct {
 	// by [StatusError]'s, so that a handler cannot let a refused call
 	// through. Default [StatusError].
 	ErrorHandler func(ctx context.Context, fullMethod string, err error) error
+	// ClientAddr returns the caller's address, which must be in a
+	// credential's allowed networks ([gatehouse.Principal.AllowedNetworks])
+	// when it has any: a call from elsewhere, or whose address is not
+	// known, is refused with PermissionDenied by Check. Default: the
+	// connection's peer address (peer.FromContext).
+	ClientAddr func(ctx context.Context) (netip.Addr, bool)
+	// Credits spends the usage credits of credentials that have them
+	// ([gatehouse.Principal.Credits]): one per call Unary or Stream
+	// serves, after Check has passed (authentication, scopes and After),
+	// so that a refused call spends nothing; Check alone spends nothing.
+	// A credential with none left is ResourceExhausted. Default none: a
+	// call with such a credential is refused as Unavailable (fail closed).
+	Credits store.CreditSpender
+	// Now is the clock credits are spent on. Default time.Now.
+	Now func() time.Time
 }
 
 // DefaultPublicMethods returns the methods that need no credential unless
@@ -84,6 +102,9 @@ type Interceptor struct {
 	denyUnlisted bool
 	after        func(context.Context, string, *gatehouse.Principal) error
 	onError      func(context.Context, string, error) error
+	clientAddr   func(context.Context) (netip.Addr, bool)
+	credits      store.CreditSpender
+	now          func() time.Time
 }
 
 // rule is what a method requires, compiled once.
@@ -118,6 +139,15 @@ func New(cfg Config, auths ...gatehouse.Authenticator) (*Interceptor, error) {
 		denyUnlisted: cfg.DenyUnlisted,
 		after:        cfg.After,
 		onError:      cfg.ErrorHandler,
+		clientAddr:   cfg.ClientAddr,
+		credits:      cfg.Credits,
+		now:          cfg.Now,
+	}
+	if i.clientAddr == nil {
+		i.clientAddr = peerAddr
+	}
+	if i.now == nil {
+		i.now = time.Now
 	}
 	public := cfg.Public
 	if public == nil {
@@ -216,6 +246,11 @@ func (i *Interceptor) Check(ctx context.Context, fullMethod string) (*gatehouse.
 	p, err := i.authenticate(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(p.AllowedNetworks) > 0 {
+		if err := i.checkNetwork(ctx, p); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case r.req != nil:
@@ -324,6 +359,9 @@ func bearer(v string) (gatehouse.Credential, bool) {
 func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		p, err := i.Check(ctx, info.FullMethod)
+		if err == nil {
+			err = i.spend(ctx, p)
+		}
 		if err != nil {
 			return nil, i.refuse(ctx, info.FullMethod, err)
 		}
@@ -341,6 +379,9 @@ func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx := ss.Context()
 		p, err := i.Check(ctx, info.FullMethod)
+		if err == nil {
+			err = i.spend(ctx, p)
+		}
 		if err != nil {
 			return i.refuse(ctx, info.FullMethod, err)
 		}

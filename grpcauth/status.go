@@ -45,6 +45,7 @@ func StatusError(err error) error {
 //	ErrInvalidToken       Unauthenticated    (HTTP 401)
 //	ErrInsufficientScope  PermissionDenied   (HTTP 403)
 //	ErrForbidden          PermissionDenied   (HTTP 403)
+//	ErrCreditsExhausted   ResourceExhausted  (HTTP 429), with a RetryInfo until the refill
 //	ErrRateLimited        ResourceExhausted  (HTTP 429), with a RetryInfo
 //	ErrUnavailable        Unavailable        (HTTP 503)
 //	any other error       Unavailable        (fail closed)
@@ -113,11 +114,22 @@ func rateLimited(err error) *status.Status {
 	delay := time.Second
 	var msg string
 	var rl *gatehouse.RateLimitError
-	if errors.As(err, &rl) {
+	var ce *gatehouse.CreditsError
+	switch {
+	case errors.As(err, &rl):
 		if rl.RetryAfter > 0 {
 			delay = rl.RetryAfter
 		}
 		msg = rl.Detail
+	case errors.As(err, &ce):
+		// Credits spent: the HTTP middleware's sentence, and a delay
+		// until the refill (an hour when there is none).
+		msg = "This API key has no credits left"
+		delay = time.Hour
+		if !ce.RefillAt.IsZero() {
+			msg += "; they refill at " + ce.RefillAt.UTC().Format(time.RFC3339)
+			delay = max(time.Second, ce.RetryAfter)
+		}
 	}
 	if msg == "" {
 		secs := max(1, int64((delay+time.Second-1)/time.Second))

@@ -40,4 +40,12 @@
 // every credential that is not a token68 themselves, which lets the
 // middleware skip its own pass over the bytes of accepted credentials (the
 // API-key and JWT authenticators do).
+//
+// Per-credential controls: a principal with allowed networks
+// ([gatehouse.Principal.AllowedNetworks]) is refused with 403 by
+// [Middleware.Check] when the client address (Config.ClientAddr) is outside
+// them, and a principal with usage credits ([gatehouse.Principal.Credits])
+// spends one per request served through Config.Credits, last, after After
+// and the scope guard that Handler wraps: 429 credits_exhausted when none
+// is left, 503 when the spender cannot answer or none is configured.
 package middleware

@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/scopes"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // ErrorHandler writes the response for a refused request. err wraps one of
@@ -69,6 +72,32 @@ type Config struct {
 	// rate limit, say. It is applied once, when the handler is built.
 	// Default none.
 	After func(http.Handler) http.Handler
+	// ClientAddr returns the client's address, which must be in a
+	// credential's allowed networks ([gatehouse.Principal.AllowedNetworks])
+	// when it has any: a request from elsewhere, or whose address is not
+	// known, is refused with 403 (reason network_not_allowed, detail
+	// [DetailNetwork]) by [Middleware.Check], before any handler runs.
+	// Behind reverse proxies pass the Addr method of a ratelimit.ClientIP
+	// that trusts them, the address the rate limits use. It must not
+	// allocate, to keep cached keys free of allocations. Default: the
+	// connection's peer (RemoteAddr), no header believed.
+	ClientAddr func(*http.Request) (netip.Addr, bool)
+	// Credits spends the usage credits of credentials that have them
+	// ([gatehouse.Principal.Credits]): one for each request served, after
+	// authentication, After (a per-key rate limit) and the scope guard the
+	// handler passed to Handler or Optional is wrapped in, so that a
+	// request refused by any of them spends nothing. (A scope guard deeper
+	// inside, behind a router, runs after the spending.) The count left is
+	// sent in the [HeaderCreditsRemaining] header; a credential with none
+	// left is refused with 429 credits_exhausted and Retry-After until its
+	// refill. Default none: a credential with credits is refused with 503
+	// (fail closed).
+	Credits store.CreditSpender
+	// CreditsTimeout bounds one call to Credits; a call that takes longer
+	// fails the request with 503. Default [DefaultStoreTimeout].
+	CreditsTimeout time.Duration
+	// Now is the clock credits are spent on. Default time.Now.
+	Now func() time.Time
 }
 
 // Observer receives authentication events. Implementations must be fast and
@@ -98,6 +127,11 @@ type Middleware struct {
 	unsupported *gatehouse.Error
 	after       func(http.Handler) http.Handler // Config.After
 	keyHeaders  []string                        // Config.KeyHeaders, canonical
+
+	clientAddr     func(*http.Request) (netip.Addr, bool) // Config.ClientAddr
+	credits        store.CreditSpender
+	creditsTimeout time.Duration
+	now            func() time.Time
 }
 
 // CookieAuthenticator is implemented by authenticators that read a cookie
@@ -151,6 +185,20 @@ func New(cfg Config, auths ...gatehouse.Authenticator) (*Middleware, error) {
 		cop:      cfg.CrossOrigin,
 		observer: cfg.Observer,
 		after:    cfg.After,
+
+		clientAddr:     cfg.ClientAddr,
+		credits:        cfg.Credits,
+		creditsTimeout: cfg.CreditsTimeout,
+		now:            cfg.Now,
+	}
+	if m.clientAddr == nil {
+		m.clientAddr = remoteAddr
+	}
+	if m.creditsTimeout <= 0 {
+		m.creditsTimeout = DefaultStoreTimeout
+	}
+	if m.now == nil {
+		m.now = time.Now
 	}
 	for i, a := range auths {
 		if a == nil {
@@ -224,7 +272,13 @@ func (m *Middleware) Check(r *http.Request) (*gatehouse.Principal, error) {
 			return nil, errCrossOrigin
 		}
 	}
-	return m.authenticate(r, c)
+	p, err := m.authenticate(r, c)
+	if err == nil && len(p.AllowedNetworks) > 0 {
+		if err := m.checkNetwork(r, p); err != nil {
+			return nil, err
+		}
+	}
+	return p, err
 }
 
 func (m *Middleware) authenticate(r *http.Request, c gatehouse.Credential) (*gatehouse.Principal, error) {
@@ -316,13 +370,29 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 }
 
 func (m *Middleware) handler(next http.Handler, optional bool) http.Handler {
+	// Credits are spent last, right before the application's handler: by
+	// a scope guard of this middleware wrapped directly, after its check;
+	// else by a layer inside After; else here.
+	spendHere := false
+	if g, ok := next.(*guard); ok && g.m == m && !g.spend {
+		c := *g
+		c.spend = true
+		next = &c
+	} else if m.after != nil {
+		next = spender{m: m, next: next}
+	} else {
+		spendHere = true
+	}
 	if m.after != nil {
 		next = m.after(next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r2, err := m.Authenticate(r, optional)
+		r2, p, err := m.authenticateRequest(r, optional)
 		if err != nil {
 			m.refuse(w, r, err)
+			return
+		}
+		if spendHere && p != nil && p.Credits != nil && !m.spend(w, r2, p) {
 			return
 		}
 		next.ServeHTTP(w, r2)

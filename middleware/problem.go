@@ -55,6 +55,7 @@ type ProblemConfig struct {
 //	ErrInvalidToken           401     invalid_token       Bearer realm="api", error="invalid_token"
 //	ErrInsufficientScope      403     insufficient_scope  Bearer realm="api", error="insufficient_scope", scope="..."
 //	ErrForbidden              403     forbidden           (none)
+//	ErrCreditsExhausted       429     credits_exhausted   (none); Retry-After until the refill, if any
 //	ErrRateLimited            429     rate_limited        (none); Retry-After
 //	ErrUnavailable, other     503     unavailable         (none)
 //
@@ -121,6 +122,8 @@ func Classify(err error) (status int, code string) {
 		return http.StatusForbidden, "insufficient_scope"
 	case errors.Is(err, gatehouse.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, gatehouse.ErrCreditsExhausted):
+		return http.StatusTooManyRequests, "credits_exhausted"
 	case errors.Is(err, gatehouse.ErrRateLimited):
 		return http.StatusTooManyRequests, "rate_limited"
 	default:
@@ -176,6 +179,16 @@ func (pw *ProblemWriter) WriteError(w http.ResponseWriter, r *http.Request, err 
 	case "forbidden":
 		if detail == "" {
 			detail = detailForbidden
+		}
+	case "credits_exhausted":
+		var ce *gatehouse.CreditsError
+		errors.As(err, &ce)
+		if ce != nil && !ce.RefillAt.IsZero() {
+			h.Set("Retry-After", strconv.FormatInt(max(1, int64((ce.RetryAfter+time.Second-1)/time.Second)), 10))
+		}
+		h.Set(HeaderCreditsRemaining, "0")
+		if detail == "" {
+			detail = creditsDetail(ce)
 		}
 	case "rate_limited":
 		var rl *gatehouse.RateLimitError

@@ -11,14 +11,30 @@ import (
 // used without [Middleware.Handler] before it) is refused with 401.
 func (m *Middleware) Require(req *scopes.Requirement) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := m.Authorize(r, req); err != nil {
-				m.refuse(w, r, err)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
+		return &guard{m: m, req: req, next: next}
 	}
+}
+
+// guard is a scope guard. Wrapped directly by its middleware's Handler or
+// Optional, it is copied with spend set: it spends the principal's credits
+// once its check has passed (see Config.Credits).
+type guard struct {
+	m     *Middleware
+	req   *scopes.Requirement
+	next  http.Handler
+	spend bool
+}
+
+func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p, err := g.m.authorize(r, g.req)
+	if err != nil {
+		g.m.refuse(w, r, err)
+		return
+	}
+	if g.spend && p.Credits != nil && !g.m.spend(w, r, p) {
+		return
+	}
+	g.next.ServeHTTP(w, r)
 }
 
 // RequireScopes returns a guard that requires every scope in required,

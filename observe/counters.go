@@ -27,7 +27,7 @@ type Counters struct {
 // refusalCodes are the codes of middleware.Classify, in a fixed order.
 var refusalCodes = [...]string{
 	"unauthenticated", "invalid_request", "invalid_token", "insufficient_scope",
-	"forbidden", "rate_limited", "unavailable",
+	"forbidden", "rate_limited", "unavailable", "credits_exhausted",
 }
 
 var (

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/apikey"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/observe"
@@ -195,4 +196,14 @@ func badChecksum(key string) string {
 		last = '1'
 	}
 	return key[:len(key)-1] + string(last)
+}
+
+// TestCountersKeyControls: refusals by the per-key controls are counted
+// under their own codes, not as "other".
+func TestCountersKeyControls(t *testing.T) {
+	var c observe.Counters
+	r := httptest.NewRequest("GET", "/", nil)
+	c.Refused(r, &gatehouse.Error{Err: gatehouse.ErrCreditsExhausted, Reason: gatehouse.ReasonCreditsExhausted})
+	c.Refused(r, &gatehouse.Error{Err: gatehouse.ErrForbidden, Reason: gatehouse.ReasonNetwork})
+	assert.Equal(t, map[string]uint64{"credits_exhausted": 1, "forbidden": 1}, c.Snapshot().Refused)
 }

@@ -65,7 +65,7 @@ type refusal struct {
 // codes are the codes middleware.Classify returns.
 var codes = [...]string{
 	"unauthenticated", "invalid_request", "invalid_token", "insufficient_scope",
-	"forbidden", "rate_limited", "unavailable",
+	"forbidden", "rate_limited", "unavailable", "credits_exhausted",
 }
 
 // reasons are the root package's reasons and "" (no reason).
@@ -76,6 +76,7 @@ var reasons = [...]gatehouse.Reason{
 	gatehouse.ReasonRevoked, gatehouse.ReasonExpired, gatehouse.ReasonNotYetValid,
 	gatehouse.ReasonBadSignature, gatehouse.ReasonUnknownKeyID, gatehouse.ReasonBadIssuer,
 	gatehouse.ReasonBadAudience, gatehouse.ReasonBadClaims, gatehouse.ReasonBackend,
+	gatehouse.ReasonNetwork, gatehouse.ReasonCreditsExhausted,
 }
 
 // kinds are the root package's kinds and "" (an authenticator that sets

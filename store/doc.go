@@ -24,4 +24,9 @@
 // answers the store's error (503) if that read fails, unless
 // CacheConfig.StaleIfUnavailable. When no feed was ever attached, a change
 // made elsewhere is seen after at most CacheConfig.TTL.
+//
+// A key may carry allowed networks and usage credits ([Key.AllowedNetworks],
+// [Key.Credits]), which [KeyUpdate] may change. A [CreditSpender] spends
+// credits atomically: [Memory] in memory, the SQL store in one statement,
+// and redisrate.Credits in Redis.
 package store

@@ -132,6 +132,7 @@ func (m *Memory) UpdateKey(ctx context.Context, id string, u KeyUpdate) (*Key, e
 	if u.ExpiresAt != nil {
 		c.ExpiresAt = *u.ExpiresAt
 	}
+	applyControls(c, u)
 	m.keys[id] = c
 	return c.Clone(), nil
 }

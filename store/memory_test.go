@@ -11,6 +11,7 @@ var _ store.KeyStore = (*store.Memory)(nil)
 
 func TestMemoryConformance(t *testing.T) {
 	storetest.RunKeyStore(t, func(t *testing.T) store.KeyStore { return store.NewMemory() })
+	storetest.RunKeyControls(t, func(t *testing.T) storetest.ControlStore { return store.NewMemory() })
 }
 
 func TestMemoryLifecycleConformance(t *testing.T) {

@@ -5,7 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"time"
+
+	"github.com/gatehouse-go/gatehouse"
 )
 
 // Errors returned by every backend. Test with errors.Is.
@@ -39,6 +42,14 @@ type Key struct {
 	LastUsedAt  time.Time // zero: never used
 	RevokedAt   time.Time // zero: not revoked
 	Metadata    map[string]string
+	// AllowedNetworks, when not empty, are the only networks the key may
+	// be used from (see [gatehouse.Principal.AllowedNetworks]), masked
+	// (10.1.2.3/8 is kept as 10.0.0.0/8). Parsed once when the record is
+	// loaded, so that a cached key checks them without parsing.
+	AllowedNetworks []netip.Prefix
+	// Credits, when set, is the key's allowance of uses; its live count
+	// is kept by a [CreditSpender]. Nil: unlimited.
+	Credits *gatehouse.Credits
 }
 
 // Revoked reports whether the key has been revoked.
@@ -61,6 +72,13 @@ func (k *Key) Clone() *Key {
 		for a, b := range k.Metadata {
 			c.Metadata[a] = b
 		}
+	}
+	if k.AllowedNetworks != nil {
+		c.AllowedNetworks = append([]netip.Prefix(nil), k.AllowedNetworks...)
+	}
+	if k.Credits != nil {
+		cr := *k.Credits
+		c.Credits = &cr
 	}
 	return &c
 }
@@ -89,12 +107,20 @@ func PageLimit(limit int) int {
 
 // KeyUpdate holds the fields [KeyStore.UpdateKey] may change; nil fields
 // are left as they are. A key's value, digest, owner, tenant and scopes never
-// change: rotation creates a new key.
+// change: rotation creates a new key. Its allowed networks and credits may
+// change; the change reaches other processes' caches as a revocation does
+// (the invalidation feed).
 type KeyUpdate struct {
 	Name        *string
 	Description *string
 	// ExpiresAt sets the expiry; a pointer to the zero time removes it.
 	ExpiresAt *time.Time
+	// AllowedNetworks sets the allowed networks; a pointer to an empty
+	// list removes them (any address).
+	AllowedNetworks *[]netip.Prefix
+	// Credits sets the allowance, live count included (Remaining as of
+	// Since); a pointer to the zero Credits removes it (unlimited).
+	Credits *gatehouse.Credits
 }
 
 // KeyStore persists API keys. Keys are ordered by ID, which [NewID] makes

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -21,7 +22,7 @@ Subcommands:
   create   create a key; prints the key alone on stdout, details on stderr
   list     list keys (never the key or its digest)
   get      show one key's record
-  update   change a key's name, description or expiry
+  update   change a key's name, description, expiry, allowed networks or credits
   rotate   replace a key with a new one; the old one is revoked now or after --grace
   revoke   revoke a key by ID; running servers refuse it within a second
 
@@ -51,6 +52,8 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 	expires := fs.String("expires", "", "lifetime (90d, 36h) or expiry date (2027-01-31); default never")
 	tenant := fs.String("tenant", "", "tenant (organization) ID")
 	owner := fs.String("owner", "", "owner (user) ID")
+	var ctl controlFlags
+	ctl.register(fs, false)
 	if err := parseFlags(fs, args, ""); err != nil {
 		return err
 	}
@@ -74,6 +77,18 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("%w: --expires: %v", errUsage, err)
 	}
+	nets, err := ctl.networks()
+	if err != nil {
+		return err
+	}
+	credits, err := ctl.creditsOf(now)
+	if err != nil {
+		return err
+	}
+	var allowed []netip.Prefix
+	if nets != nil {
+		allowed = *nets
+	}
 	a, err := openApp(ctx, d, e)
 	if err != nil {
 		return err
@@ -90,14 +105,19 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 	key, rec, err := apikey.Issue(ctx, a.db, a.format, a.hasher, apikey.Params{
 		Name: *name, Description: *desc, Scopes: sc, Role: *role,
 		TenantID: *tenant, OwnerID: *owner, ExpiresAt: exp, CreatedBy: "cli", Now: now,
+		AllowedNetworks: allowed, Credits: credits,
 	})
 	if err != nil {
 		return err
 	}
 	a.emit(ctx, e, admin.EventKeyCreated, rec)
 	fmt.Fprintln(e.stdout, key)
-	fmt.Fprintf(e.stderr, "created key %s (%s), scopes %s, expires %s\nthe key is shown once: store it now\n",
+	fmt.Fprintf(e.stderr, "created key %s (%s), scopes %s, expires %s\n",
 		rec.ID, rec.Name, scopesOf(rec), formatTime(rec.ExpiresAt, "never"))
+	if nets != nil || credits != nil {
+		fmt.Fprintf(e.stderr, "controls: %s\n", describeControls(rec))
+	}
+	fmt.Fprintln(e.stderr, "the key is shown once: store it now")
 	return nil
 }
 

@@ -50,18 +50,26 @@ func keysGet(ctx context.Context, args []string, e env) error {
 }
 
 func keysUpdate(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "keys update", "keys update [--name N] [--description D] [--expires 30d|never] ID")
+	fs := newFlags(e, "keys update", "keys update [--name N] [--description D] [--expires 30d|never] [--allowed-cidr C]... [--credits N [--refill N/day]] ID")
 	var d dbFlags
 	d.register(fs)
 	name := fs.String("name", "", "new name")
 	desc := fs.String("description", "", "new description")
 	expires := fs.String("expires", "", `new lifetime from now (30d, 36h), date, RFC 3339 time, or "never"`)
+	var ctl controlFlags
+	ctl.register(fs, true)
 	a, id, err := oneKey(ctx, fs, &d, args, e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	var u store.KeyUpdate
+	if u.AllowedNetworks, err = ctl.networks(); err != nil {
+		return err
+	}
+	if u.Credits, err = ctl.creditsOf(time.Now()); err != nil {
+		return err
+	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if set["name"] {
@@ -97,14 +105,14 @@ func keysUpdate(ctx context.Context, args []string, e env) error {
 		u.ExpiresAt = &t
 	}
 	if u == (store.KeyUpdate{}) {
-		return fmt.Errorf("%w: keys update needs --name, --description or --expires", errUsage)
+		return fmt.Errorf("%w: keys update needs --name, --description, --expires or a control flag", errUsage)
 	}
 	k, err := a.db.UpdateKey(ctx, id, u)
 	if err != nil {
 		return notFound(err, id)
 	}
 	a.emit(ctx, e, admin.EventKeyUpdated, k)
-	fmt.Fprintf(e.stderr, "updated key %s (%s), expires %s\n", k.ID, k.Name, formatTime(k.ExpiresAt, "never"))
+	fmt.Fprintf(e.stderr, "updated key %s (%s), expires %s; %s\n", k.ID, k.Name, formatTime(k.ExpiresAt, "never"), describeControls(k))
 	return nil
 }
 

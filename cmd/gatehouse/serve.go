@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -37,7 +38,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	passCred := fs.Bool("pass-credential", false, "proxy mode: pass the Authorization header and session cookie upstream (default: removed)")
 	rate := fs.String("rate-limit", "600/1m", `requests per client address, before authentication ("100/1m", "5/15m;burst=3"; "off" for none)`)
 	trusted := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed and that may ask /api/auth/verify about the request named in X-Forwarded-Method and X-Forwarded-Uri")
-	redisAddr := fs.String("redis", "", "host:port of a Redis that holds rate limits and login failure counts, shared by every instance (default $GATEHOUSE_REDIS; none: in memory)")
+	redisAddr := fs.String("redis", "", "host:port of a Redis that holds rate limits, login failure counts and keys' usage credits, shared by every instance (default $GATEHOUSE_REDIS; none: limits in memory, credits in the database)")
 	redisPrefix := fs.String("redis-prefix", "gatehouse:rl:", "prefix of the Redis keys, one per application sharing a Redis")
 	keyRate := fs.String("key-rate-limit", "off", `requests per API key (per principal for sessions and tokens), after authentication; a key's own metadata rate_limit overrides it ("1000/1m"; "off": only keys with their own limit are limited)`)
 	storeTimeout := fs.Duration("store-timeout", 5*time.Second, "bound on every request that needs the database: past it the answer is 503")
@@ -295,6 +296,10 @@ type apiOptions struct {
 	// keys with their own metadata rate_limit are limited).
 	keyRate *ratelimit.Policy
 
+	// credits spends keys' usage credits: in Redis with --redis (set by
+	// useRedis), else nil for the database.
+	credits store.CreditSpender
+
 	storeTimeout time.Duration // bound on a request's store calls
 
 	leak leakOptions // the leaked-key endpoint (--leaked-keys-url)
@@ -370,8 +375,17 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
+	credits := opts.credits
+	if credits == nil {
+		credits = a.db
+	}
+	var clientAddr func(*http.Request) (netip.Addr, bool)
+	if opts.clientIP != nil {
+		clientAddr = opts.clientIP.Addr
+	}
 	m, err = middleware.New(middleware.Config{Realm: "gatehouse", Observer: admin.NewAuditObserver(log, opts.clientAddr), After: perKey,
-		KeyHeaders: []string{"X-API-Key"}, ResourceMetadata: opts.metadataURL}, auths...)
+		KeyHeaders: []string{"X-API-Key"}, ResourceMetadata: opts.metadataURL,
+		ClientAddr: clientAddr, Credits: credits, CreditsTimeout: opts.storeTimeout}, auths...)
 	if err != nil {
 		return nil, err
 	}
@@ -381,7 +395,13 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := a.manager(keys, log, withUsers(passwords, sessions))
+	var managed store.KeyStore = keys
+	if c, ok := opts.credits.(store.CreditCounter); ok {
+		// Credits counted in Redis: the management API shows (and a
+		// rotation carries over) the live count, not the grant.
+		managed = store.NewLiveCredits(keys, c, nil)
+	}
+	mgr, err := a.manager(managed, log, withUsers(passwords, sessions))
 	if err != nil {
 		return nil, err
 	}

@@ -80,6 +80,11 @@ func (o *apiOptions) useRedis(addr, prefix string, log *slog.Logger) (func(), er
 		return nil, err
 	}
 	o.limiter, o.shared = lim, true
+	// Usage credits are counted in Redis too, shared by every instance.
+	if o.credits, err = redisrate.NewCredits(rdb, redisrate.CreditsConfig{Prefix: prefix + "credits:"}); err != nil {
+		rdb.Close()
+		return nil, err
+	}
 	return func() { rdb.Close() }, nil
 }
 

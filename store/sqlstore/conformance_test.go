@@ -11,6 +11,7 @@ func TestConformance(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(d.name, func(t *testing.T) {
 			storetest.RunKeyStore(t, func(t *testing.T) store.KeyStore { return open(t, d.fresh(t)) })
+			storetest.RunKeyControls(t, func(t *testing.T) storetest.ControlStore { return open(t, d.fresh(t)) })
 			storetest.RunUserStore(t, func(t *testing.T) store.UserStore { return open(t, d.fresh(t)) })
 			storetest.RunReminderStore(t, func(t *testing.T) storetest.LifecycleStore { return open(t, d.fresh(t)) })
 			storetest.RunSessionStore(t, func(t *testing.T) store.SessionStore { return open(t, d.fresh(t)) })

@@ -6,21 +6,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
 const keyColumns = `id, digest, prefix, last4, name, description, owner_id, tenant_id,
-	scopes, role, created_by, created_at, expires_at, last_used_at, revoked_at, metadata`
+	scopes, role, created_by, created_at, expires_at, last_used_at, revoked_at, metadata,
+	allowed_cidrs, credits_remaining, credits_refill, credits_interval, credits_since`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanKey(r rowScanner) (*store.Key, error) {
 	k := &store.Key{}
-	err := r.Scan(&k.ID, digestCol{&k.Digest}, &k.Prefix, &k.Last4, &k.Name, &k.Description,
+	var cc creditsCols
+	err := r.Scan(append([]any{&k.ID, digestCol{&k.Digest}, &k.Prefix, &k.Last4, &k.Name, &k.Description,
 		&k.OwnerID, &k.TenantID, jsonCol[[]string]{&k.Scopes}, &k.Role, &k.CreatedBy,
 		timeCol{&k.CreatedAt}, timeCol{&k.ExpiresAt}, timeCol{&k.LastUsedAt}, timeCol{&k.RevokedAt},
-		jsonCol[map[string]string]{&k.Metadata})
+		jsonCol[map[string]string]{&k.Metadata}, cidrsCol{&k.AllowedNetworks}}, cc.dest()...)...)
 	if err != nil {
+		return nil, err
+	}
+	if k.Credits, err = cc.credits(); err != nil {
 		return nil, err
 	}
 	emptyToNil(k)
@@ -37,11 +43,16 @@ func (s *Store) CreateKey(ctx context.Context, k *store.Key) error {
 	if err != nil {
 		return translate("create key", err)
 	}
-	err = s.exec(ctx, `INSERT INTO gatehouse_keys (`+keyColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-		k.ID, k.Digest[:], k.Prefix, k.Last4, k.Name, k.Description, k.OwnerID, k.TenantID,
+	cidrs, err := cidrsArg(k.AllowedNetworks)
+	if err != nil {
+		return translate("create key", err)
+	}
+	args := append([]any{k.ID, k.Digest[:], k.Prefix, k.Last4, k.Name, k.Description, k.OwnerID, k.TenantID,
 		sc, k.Role, k.CreatedBy, s.timeArg(k.CreatedAt), s.timeArg(k.ExpiresAt),
-		s.timeArg(k.LastUsedAt), s.timeArg(k.RevokedAt), md)
+		s.timeArg(k.LastUsedAt), s.timeArg(k.RevokedAt), md, cidrs}, s.creditsArgs(k.Credits)...)
+	err = s.exec(ctx, `INSERT INTO gatehouse_keys (`+keyColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+			$17, $18, $19, $20, $21)`, args...)
 	return translate("create key", err)
 }
 
@@ -86,6 +97,22 @@ func (s *Store) UpdateKey(ctx context.Context, id string, u store.KeyUpdate) (*s
 	}
 	if u.ExpiresAt != nil {
 		set = append(set, "expires_at = "+arg(s.timeArg(*u.ExpiresAt)))
+	}
+	if u.AllowedNetworks != nil {
+		cidrs, err := cidrsArg(*u.AllowedNetworks)
+		if err != nil {
+			return nil, translate("update key", err)
+		}
+		set = append(set, "allowed_cidrs = "+arg(cidrs))
+	}
+	if u.Credits != nil {
+		var c *gatehouse.Credits
+		if *u.Credits != (gatehouse.Credits{}) {
+			c = u.Credits
+		}
+		ca := s.creditsArgs(c)
+		set = append(set, "credits_remaining = "+arg(ca[0]), "credits_refill = "+arg(ca[1]),
+			"credits_interval = "+arg(ca[2]), "credits_since = "+arg(ca[3]))
 	}
 	if len(set) == 0 {
 		return s.KeyByID(ctx, id)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
@@ -55,21 +57,23 @@ func newKey(t *testing.T) *store.Key {
 	t.Helper()
 	id := store.NewID("key")
 	return &store.Key{
-		ID:          id,
-		Digest:      sha256.Sum256([]byte(id)),
-		Prefix:      "cpx_live.",
-		Last4:       "Ab9z",
-		Name:        "deploy bot",
-		Description: "used by CI",
-		OwnerID:     "usr_1",
-		TenantID:    "org_1",
-		Scopes:      []string{"write", "read", "projects:*"},
-		Role:        "developer",
-		CreatedBy:   "usr_admin",
-		CreatedAt:   base,
-		ExpiresAt:   base.Add(90 * 24 * time.Hour),
-		LastUsedAt:  base.Add(time.Hour),
-		Metadata:    map[string]string{"team": "platform", "ci": "true"},
+		ID:              id,
+		Digest:          sha256.Sum256([]byte(id)),
+		Prefix:          "cpx_live.",
+		Last4:           "Ab9z",
+		Name:            "deploy bot",
+		Description:     "used by CI",
+		OwnerID:         "usr_1",
+		TenantID:        "org_1",
+		Scopes:          []string{"write", "read", "projects:*"},
+		Role:            "developer",
+		CreatedBy:       "usr_admin",
+		CreatedAt:       base,
+		ExpiresAt:       base.Add(90 * 24 * time.Hour),
+		LastUsedAt:      base.Add(time.Hour),
+		Metadata:        map[string]string{"team": "platform", "ci": "true"},
+		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")},
+		Credits:         &gatehouse.Credits{Remaining: 100, Refill: 100, Interval: gatehouse.CreditsDaily, Since: base},
 	}
 }
 
@@ -108,6 +112,7 @@ func assertKey(t *testing.T, want, got *store.Key) {
 	assertTime(t, "LastUsedAt", want.LastUsedAt, got.LastUsedAt)
 	assertTime(t, "RevokedAt", want.RevokedAt, got.RevokedAt)
 	assert.Equal(t, nilIfEmptyMap(want.Metadata), nilIfEmptyMap(got.Metadata), "Metadata")
+	assertControls(t, want, got)
 }
 
 // assertTime checks got against want at microsecond precision, and that a

@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse"
+)
+
+// CreditSpender spends the usage credits of API keys ([Key.Credits]),
+// atomically across every process that shares its backend. Implementations
+// are safe for concurrent use.
+type CreditSpender interface {
+	// SpendCredit spends one use of key keyID, whose record (as loaded
+	// into a cache, perhaps a little stale) holds c, at now, refilling
+	// the count first when a refill period has started since it was last
+	// set. It returns the uses left after this one, a
+	// [*gatehouse.CreditsError] when none was left (nothing is spent),
+	// -1 and no error when the key has no allowance (any more: nothing is
+	// spent), or [ErrNotFound] for a key that no longer exists. Any other error is a
+	// backend failure, and the request is refused (fail closed).
+	SpendCredit(ctx context.Context, keyID string, c *gatehouse.Credits, now time.Time) (remaining int64, err error)
+}
+
+// Exhausted returns the refusal of key k, whose credits c are spent, at
+// now: when they are refilled, and how long until then.
+func Exhausted(k *Key, c *gatehouse.Credits, now time.Time) *gatehouse.CreditsError {
+	e := &gatehouse.CreditsError{RefillAt: c.NextRefill(now)}
+	if !e.RefillAt.IsZero() {
+		e.RetryAfter = e.RefillAt.Sub(now)
+	}
+	if k != nil {
+		e.KeyID, e.TenantID = k.ID, k.TenantID
+	}
+	return e
+}
+
+// spendLocked spends one use of c at now in place: the memory store's
+// rule, and the one every backend follows.
+func spendLocked(c *gatehouse.Credits, now time.Time) bool {
+	if c.Refill > 0 {
+		if p := c.PeriodStart(now); p.After(c.Since) {
+			c.Remaining, c.Since = c.Refill, p
+		}
+	}
+	if c.Remaining <= 0 {
+		return false
+	}
+	c.Remaining--
+	return true
+}
+
+var _ CreditSpender = (*Memory)(nil)
+
+// SpendCredit implements [CreditSpender] on the record the memory store
+// holds; c is not used.
+func (m *Memory) SpendCredit(ctx context.Context, keyID string, _ *gatehouse.Credits, now time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k, ok := m.keys[keyID]
+	if !ok {
+		return 0, ErrNotFound
+	}
+	if k.Credits == nil {
+		// No allowance (any more): nothing to spend.
+		return -1, nil
+	}
+	// The stored record is private to the store (reads return clones),
+	// so its count is changed in place.
+	if !spendLocked(k.Credits, now) {
+		return 0, Exhausted(k, k.Credits, now)
+	}
+	return k.Credits.Remaining, nil
+}
+
+// NormalizeNetworks returns ps masked, IPv4-mapped ones as IPv4, without
+// duplicates, in the order given; nil for an empty list. It reports false
+// for an invalid prefix or one with a zone.
+func NormalizeNetworks(ps []netip.Prefix) ([]netip.Prefix, bool) {
+	if len(ps) == 0 {
+		return nil, true
+	}
+	out := make([]netip.Prefix, 0, len(ps))
+	for _, p := range ps {
+		if !p.IsValid() {
+			return nil, false
+		}
+		if a := p.Addr(); a.Zone() != "" {
+			return nil, false
+		} else if a.Is4In6() && p.Bits() >= 96 {
+			// An IPv4-mapped network is the IPv4 network: client
+			// addresses are unmapped before they are checked.
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+		}
+		p = p.Masked()
+		dup := false
+		for _, q := range out {
+			dup = dup || q == p
+		}
+		if !dup {
+			out = append(out, p)
+		}
+	}
+	return out, true
+}
+
+// applyControls sets k's allowed networks and credits as u asks.
+func applyControls(k *Key, u KeyUpdate) {
+	if u.AllowedNetworks != nil {
+		k.AllowedNetworks = nil
+		if len(*u.AllowedNetworks) > 0 {
+			k.AllowedNetworks = append([]netip.Prefix(nil), (*u.AllowedNetworks)...)
+		}
+	}
+	if u.Credits != nil {
+		k.Credits = nil
+		if *u.Credits != (gatehouse.Credits{}) {
+			c := *u.Credits
+			k.Credits = &c
+		}
+	}
+}

@@ -1,0 +1,224 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// ControlStore is a key store that spends credits itself (the memory and
+// SQL stores).
+type ControlStore interface {
+	store.KeyStore
+	store.CreditSpender
+}
+
+// RunKeyControls runs the conformance suite of the per-key controls: the
+// allowed networks and credits kept, updated and cleared, and credits spent
+// atomically with refills. newStore is called as in [RunKeyStore].
+func RunKeyControls(t *testing.T, newStore func(t *testing.T) ControlStore) {
+	t.Helper()
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s ControlStore)
+	}{
+		{"UpdateControls", testUpdateControls},
+		{"Spend", testSpend},
+		{"Refill", testRefill},
+		{"SpendConcurrent", testSpendConcurrent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			require.NotNil(t, s, "newStore returned nil")
+			tc.run(t, s)
+		})
+	}
+}
+
+func assertControls(t *testing.T, want, got *store.Key) {
+	t.Helper()
+	if len(want.AllowedNetworks) == 0 {
+		assert.Empty(t, got.AllowedNetworks, "AllowedNetworks")
+	} else {
+		assert.Equal(t, want.AllowedNetworks, got.AllowedNetworks, "AllowedNetworks")
+	}
+	if want.Credits == nil {
+		assert.Nil(t, got.Credits, "Credits")
+		return
+	}
+	if !assert.NotNil(t, got.Credits, "Credits") {
+		return
+	}
+	w, g := *want.Credits, *got.Credits
+	assertTime(t, "Credits.Since", w.Since, g.Since)
+	w.Since, g.Since = time.Time{}, time.Time{}
+	assert.Equal(t, w, g, "Credits")
+}
+
+func testUpdateControls(t *testing.T, s ControlStore) {
+	ctx := context.Background()
+	nets := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.7/32")}
+	credits := gatehouse.Credits{Remaining: 5, Refill: 10, Interval: gatehouse.CreditsMonthly, Since: base.Add(time.Hour)}
+	tests := []struct {
+		name   string
+		update store.KeyUpdate
+		apply  func(k *store.Key)
+	}{
+		{"networks", store.KeyUpdate{AllowedNetworks: &nets},
+			func(k *store.Key) { k.AllowedNetworks = nets }},
+		{"clear networks", store.KeyUpdate{AllowedNetworks: &[]netip.Prefix{}},
+			func(k *store.Key) { k.AllowedNetworks = nil }},
+		{"credits", store.KeyUpdate{Credits: &credits},
+			func(k *store.Key) { c := credits; k.Credits = &c }},
+		{"clear credits", store.KeyUpdate{Credits: &gatehouse.Credits{}},
+			func(k *store.Key) { k.Credits = nil }},
+		{"credits without refill", store.KeyUpdate{Credits: &gatehouse.Credits{Remaining: 3, Since: base}},
+			func(k *store.Key) { k.Credits = &gatehouse.Credits{Remaining: 3, Since: base} }},
+		{"both and a name", store.KeyUpdate{Name: ptr("n"), AllowedNetworks: &nets, Credits: &credits},
+			func(k *store.Key) { c := credits; k.Name, k.AllowedNetworks, k.Credits = "n", nets, &c }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k := create(t, s, newKey(t))
+			want := k.Clone()
+			tc.apply(want)
+			got, err := s.UpdateKey(ctx, k.ID, tc.update)
+			require.NoError(t, err)
+			assertKey(t, want, got)
+			again, err := s.KeyByDigest(ctx, k.Digest)
+			require.NoError(t, err)
+			assertKey(t, want, again)
+		})
+	}
+	t.Run("a key created without controls", func(t *testing.T) {
+		k := create(t, s, minimalKey(t))
+		got, err := s.KeyByID(ctx, k.ID)
+		require.NoError(t, err)
+		assert.Nil(t, got.AllowedNetworks)
+		assert.Nil(t, got.Credits)
+	})
+}
+
+// spendN spends n uses at at and returns what each left, or -2 for an
+// exhausted key.
+func spend(t *testing.T, s ControlStore, k *store.Key, at time.Time) int64 {
+	t.Helper()
+	left, err := s.SpendCredit(context.Background(), k.ID, k.Credits, at)
+	var ce *gatehouse.CreditsError
+	if errors.As(err, &ce) {
+		require.ErrorIs(t, err, gatehouse.ErrCreditsExhausted)
+		require.ErrorIs(t, err, gatehouse.ErrRateLimited)
+		assert.Equal(t, k.ID, ce.KeyID)
+		return -2
+	}
+	require.NoError(t, err)
+	return left
+}
+
+func testSpend(t *testing.T, s ControlStore) {
+	ctx := context.Background()
+	k := newKey(t)
+	k.Credits = &gatehouse.Credits{Remaining: 3, Since: base}
+	create(t, s, k)
+	var got []int64
+	for range 5 {
+		got = append(got, spend(t, s, k, base.Add(time.Minute)))
+	}
+	assert.Equal(t, []int64{2, 1, 0, -2, -2}, got)
+	_, err := s.SpendCredit(ctx, k.ID, k.Credits, base.Add(48*time.Hour))
+	var ce *gatehouse.CreditsError
+	require.ErrorAs(t, err, &ce)
+	assert.True(t, ce.RefillAt.IsZero(), "never refilled")
+	assert.Zero(t, ce.RetryAfter)
+	rec, err := s.KeyByID(ctx, k.ID)
+	require.NoError(t, err)
+	require.NotNil(t, rec.Credits)
+	assert.Zero(t, rec.Credits.Remaining, "the record shows what is left")
+
+	plain := create(t, s, minimalKey(t))
+	left, err := s.SpendCredit(ctx, plain.ID, &gatehouse.Credits{Remaining: 1}, base)
+	require.NoError(t, err)
+	assert.Equal(t, int64(-1), left, "a key without credits spends nothing")
+
+	_, err = s.SpendCredit(ctx, "key_missing", &gatehouse.Credits{Remaining: 1}, base)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	// An update sets the count afresh.
+	_, err = s.UpdateKey(ctx, k.ID, store.KeyUpdate{Credits: &gatehouse.Credits{Remaining: 1, Since: base.Add(time.Hour)}})
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), spend(t, s, k, base.Add(2*time.Hour)))
+	assert.Equal(t, int64(-2), spend(t, s, k, base.Add(2*time.Hour)))
+}
+
+func testRefill(t *testing.T, s ControlStore) {
+	day0 := time.Date(2031, time.January, 31, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		interval gatehouse.CreditInterval
+		next     time.Time // the first refill after day0
+	}{
+		{"day", gatehouse.CreditsDaily, time.Date(2031, time.February, 1, 0, 0, 0, 0, time.UTC)},
+		{"month", gatehouse.CreditsMonthly, time.Date(2031, time.February, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newKey(t)
+			k.Credits = &gatehouse.Credits{Remaining: 1, Refill: 3, Interval: tc.interval, Since: day0}
+			create(t, s, k)
+			assert.Equal(t, int64(0), spend(t, s, k, day0.Add(time.Hour)))
+			at := tc.next.Add(-time.Microsecond)
+			_, err := s.SpendCredit(context.Background(), k.ID, k.Credits, at)
+			var ce *gatehouse.CreditsError
+			require.ErrorAs(t, err, &ce)
+			assert.True(t, tc.next.Equal(ce.RefillAt), "refill at %v, want %v", ce.RefillAt, tc.next)
+			assert.Equal(t, time.Microsecond, ce.RetryAfter)
+			// The first use of the next period refills, then spends.
+			var got []int64
+			for range 4 {
+				got = append(got, spend(t, s, k, tc.next))
+			}
+			assert.Equal(t, []int64{2, 1, 0, -2}, got)
+			// The period after that refills again, once.
+			after := k.Credits.NextRefill(tc.next).Add(time.Second)
+			assert.Equal(t, int64(2), spend(t, s, k, after))
+			assert.Equal(t, int64(1), spend(t, s, k, after))
+		})
+	}
+}
+
+func testSpendConcurrent(t *testing.T, s ControlStore) {
+	k := newKey(t)
+	k.Credits = &gatehouse.Credits{Remaining: 20, Since: base}
+	create(t, s, k)
+	const workers, each = 8, 5
+	var mu sync.Mutex
+	spent, refused := 0, 0
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				_, err := s.SpendCredit(context.Background(), k.ID, k.Credits, base)
+				mu.Lock()
+				if err == nil {
+					spent++
+				} else if assert.ErrorIs(t, err, gatehouse.ErrCreditsExhausted) {
+					refused++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 20, spent, "exactly the credits given are spent")
+	assert.Equal(t, workers*each-20, refused)
+}
