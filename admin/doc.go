@@ -20,7 +20,21 @@
 //	mux.Handle("/api/auth/api-keys", api)
 //	mux.Handle("/api/auth/api-keys/", api)
 //
-// Audit events (gatehouse.key.created, .updated, .rotated, .revoked, and
-// gatehouse.auth.refused from [NewAuditObserver]) go to log/slog and never
-// carry a key, a digest or a token.
+// The Manager also administers users (ListUsers, GetUser, CreateUser,
+// UpdateUser, DeleteUser) and, with Config.Orgs, organizations (ListOrgs,
+// GetOrg, CreateOrg, RenameOrg) and each organization's own key policy
+// (SetOrgPolicy, PolicyFor), under the same rules: an org admin with the
+// admin scope acts only inside their own organization and never creates a
+// user, or sets a level, above their own, nor grants scopes they lack;
+// members read only their own user record; another organization's records
+// are ErrNotFound; listing and creating organizations is for super admins.
+// Keys follow their organization's policy when it has one, and
+// Config.Policy otherwise, on every path that creates, extends or rotates
+// them; when the policy cannot be read, no key is written (503).
+//
+// Audit events (gatehouse.key.created, .updated, .rotated, .revoked,
+// gatehouse.user.created, .updated, .deleted, gatehouse.org.created,
+// .updated, gatehouse.policy.updated, and gatehouse.auth.refused from
+// [NewAuditObserver]) go to log/slog and never carry a key, a digest, a
+// token, a password or its hash.
 package admin

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -132,6 +133,15 @@ type envConfig struct {
 	policy  admin.Policy
 	handler admin.HandlerConfig
 	events  admin.EventSink
+	// orgs replaces the memory store as Config.Orgs (to inject faults).
+	orgs store.OrgStore
+}
+
+// fakePasswords "hashes" a password into a string that does not hold it.
+type fakePasswords struct{}
+
+func (fakePasswords) Hash(pw string) (string, error) {
+	return fmt.Sprintf("$fake$%d", len(pw)), nil
 }
 
 // env is a whole deployment: a memory store behind a counting wrapper and a
@@ -175,8 +185,13 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	logger := slogJSON(e.logs)
 	e.mw, err = middleware.New(middleware.Config{Observer: admin.NewAuditObserver(logger, nil)}, e.auth)
 	require.NoError(t, err)
+	orgs := cfg.orgs
+	if orgs == nil {
+		orgs = e.mem
+	}
 	e.mgr, err = admin.NewManager(e.cache, e.mem, format, admin.Config{
 		Hasher: e.hasher, Policy: cfg.policy, Logger: logger, Now: e.clock.Now, Events: cfg.events,
+		Orgs: orgs, Passwords: fakePasswords{},
 	})
 	require.NoError(t, err)
 	api, err := admin.NewHandler(e.mgr, e.mw, cfg.handler)

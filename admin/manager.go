@@ -30,7 +30,8 @@ type Config struct {
 	// AdminScope is the scope needed to manage other users' keys.
 	// Default "admin".
 	AdminScope string
-	// Policy is the expiry policy. Default: none.
+	// Policy is the expiry policy of keys whose organization has no
+	// policy of its own (see [Manager.PolicyFor]). Default: none.
 	Policy Policy
 	// MaxGrace caps the rotation grace period. Default 30 days.
 	MaxGrace time.Duration
@@ -41,6 +42,21 @@ type Config struct {
 	Events EventSink
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Orgs holds the organizations: their records, the organizations API
+	// and their own key policies need it. Default none: every key follows
+	// Policy, and the organization methods answer ErrNotFound (reads) or
+	// ErrForbidden (creation).
+	Orgs store.OrgStore
+	// Passwords hashes the passwords given to [Manager.CreateUser]
+	// (a *session.Hasher fits). Default none: users are created without a
+	// password, and a request with one is refused.
+	Passwords PasswordHasher
+}
+
+// PasswordHasher hashes a password into a PHC string for
+// [store.User.PasswordHash]. *session.Hasher implements it.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
 }
 
 // Manager creates, lists, updates, revokes and rotates API keys on behalf
@@ -64,6 +80,8 @@ type Manager struct {
 	log      *slog.Logger
 	events   EventSink
 	now      func() time.Time
+	orgs     store.OrgStore
+	pw       PasswordHasher
 }
 
 // NewManager returns a manager of the keys in keys (pass the
@@ -80,7 +98,8 @@ func NewManager(keys store.KeyStore, users store.UserStore, f apikey.Format, cfg
 		return nil, err
 	}
 	m := &Manager{keys: keys, users: users, format: f, hasher: cfg.Hasher, roles: cfg.Roles,
-		matcher: cfg.Matcher, policy: cfg.Policy, maxGrace: cfg.MaxGrace, log: cfg.Logger, events: cfg.Events, now: cfg.Now}
+		matcher: cfg.Matcher, policy: cfg.Policy, maxGrace: cfg.MaxGrace, log: cfg.Logger, events: cfg.Events, now: cfg.Now,
+		orgs: cfg.Orgs, pw: cfg.Passwords}
 	if m.roles == nil {
 		m.roles = scopes.DefaultRoles()
 	}
@@ -112,7 +131,8 @@ func NewManager(keys store.KeyStore, users store.UserStore, f apikey.Format, cfg
 	return m, nil
 }
 
-// Policy returns the manager's expiry policy.
+// Policy returns the manager's default expiry policy: Config.Policy, the
+// policy of keys whose organization has none of its own.
 func (m *Manager) Policy() Policy { return m.policy }
 
 // Actor is who is acting, as the manager sees them.
@@ -292,8 +312,12 @@ func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req Create
 	if req.TenantID != "" && req.TenantID != tenant {
 		v.Fields["tenant_id"] = "must be the owner's tenant"
 	}
+	pol, err := m.PolicyFor(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
 	now := m.now()
-	exp, verr := m.policy.resolve(req.Expiry, now, now, true)
+	exp, verr := pol.resolve(req.Expiry, now, now, true)
 	if verr != nil {
 		maps.Copy(v.Fields, verr.Fields)
 	}
@@ -416,7 +440,11 @@ func (m *Manager) Update(ctx context.Context, p *gatehouse.Principal, id string,
 		checkDescription(v, *req.Description)
 	}
 	if req.Expiry.Set || req.Expiry.InDays {
-		exp, verr := m.policy.resolve(req.Expiry, k.CreatedAt, m.now(), false)
+		pol, err := m.PolicyFor(ctx, k.TenantID)
+		if err != nil {
+			return nil, err
+		}
+		exp, verr := pol.resolve(req.Expiry, k.CreatedAt, m.now(), false)
 		if verr != nil {
 			maps.Copy(v.Fields, verr.Fields)
 		}
@@ -457,7 +485,7 @@ type Rotated struct {
 
 // Rotate creates a new key with the old one's name, description, scopes or
 // role, owner, tenant and metadata, and a lifetime as long as the old
-// one's (within the policy). The old key is revoked at once, or, with a
+// one's (within the policy of the key's organization, [Manager.PolicyFor]). The old key is revoked at once, or, with a
 // grace period, expires when it ends, so that both work meanwhile.
 func (m *Manager) Rotate(ctx context.Context, p *gatehouse.Principal, id string, grace time.Duration) (*Rotated, error) {
 	a, k, err := m.load(ctx, p, id)
@@ -489,21 +517,25 @@ func (m *Manager) RotateKey(ctx context.Context, k *store.Key, grace time.Durati
 	if grace < 0 || grace > m.maxGrace {
 		return nil, &ValidationError{Fields: map[string]string{"grace_seconds": fmt.Sprintf("must be 0 to %d", int64(m.maxGrace/time.Second))}}
 	}
+	pol, err := m.PolicyFor(ctx, k.TenantID)
+	if err != nil {
+		return nil, err
+	}
 	now := m.now()
 	var req Expiry
 	if !k.ExpiresAt.IsZero() {
 		life := k.ExpiresAt.Sub(k.CreatedAt)
 		req = Expiry{Set: true, At: now.Add(life)}
 	}
-	if max := m.policy.MaxLifetimeDays; max > 0 {
+	if max := pol.MaxLifetimeDays; max > 0 {
 		// A longer lifetime, or none (a key issued before the policy) when
 		// there is no default, becomes the longest the policy allows.
-		limit := m.policy.EndOfDay(now, max)
-		if req.At.After(limit) || (!req.Set && m.policy.DefaultLifetimeDays == 0) {
+		limit := pol.EndOfDay(now, max)
+		if req.At.After(limit) || (!req.Set && pol.DefaultLifetimeDays == 0) {
 			req = Expiry{Set: true, At: limit}
 		}
 	}
-	exp, verr := m.policy.resolve(req, now, now, true)
+	exp, verr := pol.resolve(req, now, now, true)
 	if verr != nil {
 		return nil, verr
 	}

@@ -1,5 +1,6 @@
 // Package store defines the records Gatehouse keeps (API keys, users,
-// sessions), the small interfaces a backend implements, the in-memory
+// sessions, organizations with their key policy, single-use sign-in
+// tokens), the small interfaces a backend implements, the in-memory
 // backend, and the caches that put an LRU in front of any backend.
 //
 // Contract for every backend: ctx comes first; a missing record is

@@ -19,6 +19,8 @@ type Memory struct {
 	byEmail  map[string]string
 	reminded map[reminderKey]bool
 	sessions map[Digest]*Session
+	orgs     map[string]*Org // by ID
+	signin   map[Digest]*SignInToken
 }
 
 var _ KeyStore = (*Memory)(nil)

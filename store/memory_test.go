@@ -19,3 +19,8 @@ func TestMemoryLifecycleConformance(t *testing.T) {
 	storetest.RunSessionStore(t, func(t *testing.T) store.SessionStore { return store.NewMemory() })
 	storetest.RunSigningKeyStore(t, func(t *testing.T) store.SigningKeyStore { return store.NewMemorySigningKeys() })
 }
+
+func TestMemoryOrgConformance(t *testing.T) {
+	storetest.RunOrgStore(t, func(t *testing.T) store.OrgStore { return store.NewMemory() })
+	storetest.RunSignInTokenStore(t, func(t *testing.T) store.SignInTokenStore { return store.NewMemory() })
+}

@@ -18,6 +18,10 @@
 // orders by ID and pages with a cursor and the documented limits; updates,
 // revocations and expiry behave as documented; many goroutines may use the
 // store at once; a cancelled context fails writes without effect.
+// RunUserStore, RunReminderStore, RunSessionStore, RunSigningKeyStore,
+// RunOrgStore and RunSignInTokenStore do the same for the other
+// interfaces (RunSignInTokenStore checks that of concurrent consumers of
+// one token exactly one wins).
 //
 // Times: a store keeps at least microsecond precision and may drop finer
 // digits by truncation (never by rounding up, so that a stored expiry is

@@ -1,0 +1,379 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gatehouse-go/gatehouse"
+	"github.com/gatehouse-go/gatehouse/scopes"
+	"github.com/gatehouse-go/gatehouse/store"
+)
+
+// UserListRequest filters a listing of users.
+type UserListRequest struct {
+	TenantID string // super admins: any ("" for all); others: their own
+	After    string // cursor: the last ID of the previous page
+	Limit    int    // 0 means 100; capped at 1000
+}
+
+// NewUser describes a user to create.
+type NewUser struct {
+	Email    string
+	Name     string // optional; at most 200 characters
+	TenantID string // default: the actor's organization
+	Level    store.Level
+	Scopes   []string // nil: no bound beyond the creator's
+	Password string   // optional; needs Config.Passwords
+}
+
+// UserChange holds the changes [Manager.UpdateUser] makes; nil fields are
+// left as they are.
+type UserChange struct {
+	Name   *string
+	Level  *store.Level
+	Scopes *[]string
+}
+
+// Password lengths CreateUser accepts, in bytes (the upper one is
+// session.MaxPasswordLength).
+const (
+	minPassword = 8
+	maxPassword = 1024
+)
+
+var (
+	errUsersAdminOnly = &forbidden{"Managing users needs the admin scope and an admin level"}
+	errLevelAbove     = &forbidden{"You cannot give a user a level above your own"}
+	errUserOutranks   = &forbidden{"You cannot change or delete a user of a higher level than yours"}
+	errUserScopes     = &forbidden{"A user cannot be given scopes you lack"}
+)
+
+// validEmail is a sanity check, not RFC 5322: one @ with something on
+// both sides, no spaces or control characters, valid UTF-8, at most 254
+// bytes.
+func validEmail(s string) bool {
+	if len(s) < 3 || len(s) > 254 || !utf8.ValidString(s) {
+		return false
+	}
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || strings.Count(s, "@") != 1 {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func checkUserName(v *ValidationError, name string) {
+	if len(name) > maxName || !validText(name) {
+		v.Fields["name"] = "must be at most 200 characters without control characters"
+	}
+}
+
+func checkLevel(v *ValidationError, l store.Level) {
+	if !l.Valid() {
+		v.Fields["level"] = "must be member, org_admin or super_admin"
+	}
+}
+
+func checkUserScopes(v *ValidationError, sc []string) {
+	if err := scopes.Validate(sc); err != nil {
+		v.Fields["scopes"] = "each scope must be 1 to 128 visible ASCII characters without \" \\ or ,"
+	}
+}
+
+// ListUsers returns a page of users the actor administers, in ID order,
+// and the next cursor: an org admin's own organization, any for a super
+// admin. It needs the admin scope and an admin level (members read their
+// own record with [Manager.GetUser]); another organization's users are an
+// empty page.
+func (m *Manager) ListUsers(ctx context.Context, p *gatehouse.Principal, req UserListRequest) ([]*store.User, string, error) {
+	a, err := m.ActorOf(ctx, p)
+	if err != nil {
+		return nil, "", err
+	}
+	if !m.isAdmin(a) {
+		return nil, "", errUsersAdminOnly
+	}
+	f := store.UserFilter{TenantID: req.TenantID, After: req.After, Limit: req.Limit}
+	if a.Level != store.LevelSuperAdmin {
+		if f.TenantID != "" && f.TenantID != a.TenantID {
+			return []*store.User{}, "", nil // another organization's users are invisible
+		}
+		f.TenantID = a.TenantID
+	}
+	users, next, err := m.users.ListUsers(ctx, f)
+	if err != nil {
+		return nil, "", gatehouse.Unavailable(err)
+	}
+	if a.Level != store.LevelSuperAdmin {
+		// A store that matches "" to every tenant must not widen the view.
+		out := users[:0]
+		for _, u := range users {
+			if u.TenantID == a.TenantID {
+				out = append(out, u)
+			}
+		}
+		users = out
+	}
+	return users, next, nil
+}
+
+// loadUser returns the user id as the actor may see it: ErrNotFound for
+// another organization's.
+func (m *Manager) loadUser(ctx context.Context, a Actor, id string) (*store.User, error) {
+	u, err := m.users.UserByID(ctx, id)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	if !canSee(a, u.TenantID) {
+		return nil, ErrNotFound
+	}
+	return u, nil
+}
+
+// GetUser returns one user: anyone their own record; an admin (with the
+// admin scope) those of their organization, a super admin any. Another
+// organization's user is ErrNotFound; a colleague, for a member,
+// ErrForbidden.
+func (m *Manager) GetUser(ctx context.Context, p *gatehouse.Principal, id string) (*store.User, error) {
+	a, err := m.ActorOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	u, err := m.loadUser(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.ID != a.ID && !m.isAdmin(a) {
+		return nil, &forbidden{"Reading other users needs the admin scope and an admin level"}
+	}
+	return u, nil
+}
+
+// CreateUser creates a user: an org admin (with the admin scope) in their
+// own organization, a super admin in any. No one creates a user of a
+// level above their own, or with scopes they lack. The e-mail address is
+// required and stored normalised; a taken address is a *ValidationError
+// on "email". A super admin placing a user in another tenant than their
+// own needs an organization record for it once any organization exists
+// (tenants are free-form until organizations are used).
+func (m *Manager) CreateUser(ctx context.Context, p *gatehouse.Principal, nu NewUser) (*store.User, error) {
+	a, err := m.ActorOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if !m.isAdmin(a) {
+		return nil, errUsersAdminOnly
+	}
+	tenant := nu.TenantID
+	if tenant == "" {
+		tenant = a.TenantID
+	}
+	if !canSee(a, tenant) {
+		return nil, ErrNotFound
+	}
+	v := &ValidationError{Fields: map[string]string{}}
+	email := store.NormalizeEmail(nu.Email)
+	switch {
+	case nu.Email == "":
+		v.Fields["email"] = "is required"
+	case !validEmail(email):
+		v.Fields["email"] = "must be an address like ada@example.com"
+	}
+	checkUserName(v, nu.Name)
+	level := nu.Level
+	if level == "" {
+		level = store.LevelMember
+	}
+	checkLevel(v, level)
+	if nu.Scopes != nil {
+		checkUserScopes(v, nu.Scopes)
+	}
+	var hash string
+	switch {
+	case nu.Password == "":
+	case m.pw == nil:
+		v.Fields["password"] = "this server does not set passwords: leave it out"
+	case len(nu.Password) < minPassword || len(nu.Password) > maxPassword || !utf8.ValidString(nu.Password):
+		v.Fields["password"] = "must be 8 to 1024 bytes of UTF-8"
+	}
+	if tenant != a.TenantID {
+		ok, err := m.tenantOnRecord(ctx, tenant)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			v.Fields["tenant_id"] = "is not an organization"
+		}
+	}
+	if len(v.Fields) > 0 {
+		return nil, v
+	}
+	if levelRank(level) > levelRank(a.Level) {
+		return nil, errLevelAbove
+	}
+	sc := scopes.Normalize(nu.Scopes)
+	if nu.Scopes != nil && !m.matcher.Covers(a.Scopes, sc) {
+		return nil, errUserScopes
+	}
+	if nu.Password != "" {
+		if hash, err = m.pw.Hash(nu.Password); err != nil {
+			return nil, err
+		}
+	}
+	u := &store.User{ID: store.NewID("usr"), TenantID: tenant, Email: email, Name: nu.Name, Level: level,
+		Scopes: sc, PasswordHash: hash, CreatedAt: m.now().UTC()}
+	if nu.Scopes != nil && u.Scopes == nil {
+		u.Scopes = []string{}
+	}
+	switch err := m.users.CreateUser(ctx, u); {
+	case errors.Is(err, store.ErrConflict):
+		return nil, invalid("email", "another user has this address")
+	case err != nil:
+		return nil, gatehouse.Unavailable(err)
+	}
+	m.auditUser(ctx, "gatehouse.user.created", a, u)
+	return u, nil
+}
+
+// tenantOnRecord reports whether users may be placed in tenant: it has
+// an organization record, or no organization exists at all.
+func (m *Manager) tenantOnRecord(ctx context.Context, tenant string) (bool, error) {
+	if m.orgs == nil {
+		return true, nil
+	}
+	_, err := m.orgs.OrgByID(ctx, tenant)
+	switch {
+	case err == nil:
+		return true, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return false, gatehouse.Unavailable(err)
+	}
+	some, _, err := m.orgs.ListOrgs(ctx, store.OrgFilter{Limit: 1})
+	if err != nil {
+		return false, gatehouse.Unavailable(err)
+	}
+	return len(some) == 0, nil
+}
+
+// UpdateUser changes a user's name, level or scopes: an admin (with the
+// admin scope) of the user's organization, or a super admin. No one
+// changes a user of a higher level than theirs, sets a level above their
+// own, or gives scopes they lack.
+func (m *Manager) UpdateUser(ctx context.Context, p *gatehouse.Principal, id string, c UserChange) (*store.User, error) {
+	a, err := m.ActorOf(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	u, err := m.loadUser(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	if !m.isAdmin(a) {
+		return nil, errUsersAdminOnly
+	}
+	v := &ValidationError{Fields: map[string]string{}}
+	if c.Name != nil {
+		checkUserName(v, *c.Name)
+	}
+	if c.Level != nil {
+		checkLevel(v, *c.Level)
+	}
+	up := store.UserUpdate{Name: c.Name, Level: c.Level}
+	if c.Scopes != nil {
+		if *c.Scopes == nil {
+			v.Fields["scopes"] = "must be a list of scopes"
+		} else {
+			checkUserScopes(v, *c.Scopes)
+			sc := scopes.Normalize(*c.Scopes)
+			if sc == nil {
+				sc = []string{}
+			}
+			up.Scopes = &sc
+		}
+	}
+	if len(v.Fields) > 0 {
+		return nil, v
+	}
+	switch {
+	case levelRank(u.Level) > levelRank(a.Level):
+		return nil, errUserOutranks
+	case c.Level != nil && levelRank(*c.Level) > levelRank(a.Level):
+		return nil, errLevelAbove
+	case up.Scopes != nil && !m.matcher.Covers(a.Scopes, *up.Scopes):
+		return nil, errUserScopes
+	}
+	out, err := m.users.UpdateUser(ctx, id, up)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	m.auditUser(ctx, "gatehouse.user.updated", a, out)
+	return out, nil
+}
+
+// DeleteUser revokes the user's keys and deletes the user: an admin (with
+// the admin scope) of the user's organization, or a super admin; not a
+// user of a higher level, and not oneself. The user's login sessions are
+// the session manager's to end.
+func (m *Manager) DeleteUser(ctx context.Context, p *gatehouse.Principal, id string) error {
+	a, err := m.ActorOf(ctx, p)
+	if err != nil {
+		return err
+	}
+	u, err := m.loadUser(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !m.isAdmin(a):
+		return errUsersAdminOnly
+	case u.ID == a.ID:
+		return &forbidden{"You cannot delete your own user"}
+	case levelRank(u.Level) > levelRank(a.Level):
+		return errUserOutranks
+	}
+	// Revoke first: a failure leaves the user, whose keys can be revoked
+	// again, never keys without an owner.
+	now := m.now()
+	f := store.KeyFilter{OwnerID: u.ID, Limit: 1000}
+	for {
+		keys, next, err := m.keys.ListKeys(ctx, f)
+		if err != nil {
+			return gatehouse.Unavailable(err)
+		}
+		for _, k := range keys {
+			rk, err := m.keys.RevokeKey(ctx, k.ID, now)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return gatehouse.Unavailable(err)
+			}
+			if err == nil {
+				m.audit(ctx, "gatehouse.key.revoked", a, rk, slog.String("reason", "owner deleted"))
+			}
+		}
+		if next == "" {
+			break
+		}
+		f.After = next
+	}
+	if err := m.users.DeleteUser(ctx, u.ID); err != nil {
+		return gatehouse.Unavailable(err)
+	}
+	m.auditUser(ctx, "gatehouse.user.deleted", a, u)
+	return nil
+}
+
+// auditUser logs a user event. It never logs a password or its hash.
+func (m *Manager) auditUser(ctx context.Context, event string, a Actor, u *store.User) {
+	m.log.LogAttrs(ctx, slog.LevelInfo, event,
+		slog.String("user_id", u.ID),
+		slog.String("tenant_id", u.TenantID),
+		slog.String("level", string(u.Level)),
+		slog.String("actor_id", a.ID))
+}
