@@ -45,11 +45,28 @@ type HandlerConfig struct {
 // for another tenant's keys), 503 (also when the store did not answer
 // within StoreTimeout). Mount it on any router at Prefix.
 func NewHandler(m *Manager, mw *middleware.Middleware, cfg HandlerConfig) (http.Handler, error) {
+	return newAPIHandler(m, mw, cfg, "/api/auth/api-keys", "No such API key", func(mux *http.ServeMux, p string, h *handler) {
+		mux.HandleFunc("POST "+p, h.create)
+		mux.HandleFunc("GET "+p, h.list)
+		mux.HandleFunc("GET "+p+"/{id}", h.get)
+		mux.HandleFunc("PATCH "+p+"/{id}", h.update)
+		mux.HandleFunc("DELETE "+p+"/{id}", h.revoke)
+		mux.HandleFunc("POST "+p+"/{id}/rotate", h.rotate)
+		mux.HandleFunc(p, h.notAllowed)
+		mux.HandleFunc(p+"/", h.notAllowed)
+	})
+}
+
+// newAPIHandler checks cfg (prefix defaulting to prefix), lets routes
+// register the API's patterns under it, and wraps the mux in the
+// middleware and the store timeout. notFound is the detail of a 404.
+func newAPIHandler(m *Manager, mw *middleware.Middleware, cfg HandlerConfig, prefix, notFound string,
+	routes func(mux *http.ServeMux, p string, h *handler)) (http.Handler, error) {
 	if m == nil || mw == nil {
 		return nil, errors.New("admin: nil manager or middleware")
 	}
 	if cfg.Prefix == "" {
-		cfg.Prefix = "/api/auth/api-keys"
+		cfg.Prefix = prefix
 	}
 	if !strings.HasPrefix(cfg.Prefix, "/") || strings.HasSuffix(cfg.Prefix, "/") || strings.ContainsAny(cfg.Prefix, "{} ") {
 		return nil, errors.New("admin: prefix must start with / and not end with /")
@@ -57,17 +74,9 @@ func NewHandler(m *Manager, mw *middleware.Middleware, cfg HandlerConfig) (http.
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 64 << 10
 	}
-	h := &handler{m: m, mw: mw, maxBody: cfg.MaxBody}
+	h := &handler{m: m, mw: mw, maxBody: cfg.MaxBody, notFound: notFound}
 	mux := http.NewServeMux()
-	p := cfg.Prefix
-	mux.HandleFunc("POST "+p, h.create)
-	mux.HandleFunc("GET "+p, h.list)
-	mux.HandleFunc("GET "+p+"/{id}", h.get)
-	mux.HandleFunc("PATCH "+p+"/{id}", h.update)
-	mux.HandleFunc("DELETE "+p+"/{id}", h.revoke)
-	mux.HandleFunc("POST "+p+"/{id}/rotate", h.rotate)
-	mux.HandleFunc(p, h.notAllowed)
-	mux.HandleFunc(p+"/", h.notAllowed)
+	routes(mux, cfg.Prefix, h)
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = middleware.DefaultStoreTimeout
 	}
@@ -75,13 +84,27 @@ func NewHandler(m *Manager, mw *middleware.Middleware, cfg HandlerConfig) (http.
 }
 
 type handler struct {
-	m       *Manager
-	mw      *middleware.Middleware
-	maxBody int64
+	m        *Manager
+	mw       *middleware.Middleware
+	maxBody  int64
+	notFound string // the 404's detail: "No such API key"
 }
 
 func (h *handler) notAllowed(w http.ResponseWriter, r *http.Request) {
 	problem(w, http.StatusMethodNotAllowed, "method_not_allowed", "This method is not supported on this path", nil)
+}
+
+// allow answers 405 with the Allow header naming methods.
+func allow(methods string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", methods)
+		problem(w, http.StatusMethodNotAllowed, "method_not_allowed", "This path takes "+methods, nil)
+	}
+}
+
+// noRoute answers 404 for a path below the API that names nothing.
+func (h *handler) noRoute(w http.ResponseWriter, r *http.Request) {
+	problem(w, http.StatusNotFound, "not_found", "No such path in this API", nil)
 }
 
 type createBody struct {
@@ -312,7 +335,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &v):
 		problem(w, http.StatusUnprocessableEntity, "invalid_body", "Some fields are invalid: see errors", v.Fields)
 	case errors.Is(err, ErrNotFound):
-		problem(w, http.StatusNotFound, "not_found", "No such API key", nil)
+		problem(w, http.StatusNotFound, "not_found", h.notFound, nil)
 	case errors.As(err, &f):
 		problem(w, http.StatusForbidden, "forbidden", f.detail, nil)
 	default:

@@ -28,8 +28,10 @@ import (
 )
 
 const (
-	apiPath = "/api/auth/api-keys"
-	mePath  = "/api/me"
+	apiPath   = "/api/auth/api-keys"
+	usersPath = "/api/auth/users"
+	orgsPath  = "/api/auth/orgs"
+	mePath    = "/api/me"
 )
 
 var (
@@ -196,6 +198,10 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	require.NoError(t, err)
 	api, err := admin.NewHandler(e.mgr, e.mw, cfg.handler)
 	require.NoError(t, err)
+	usersAPI, err := admin.NewUsersHandler(e.mgr, e.mw, admin.HandlerConfig{})
+	require.NoError(t, err)
+	orgsAPI, err := admin.NewOrgsHandler(e.mgr, e.mw, admin.HandlerConfig{})
+	require.NoError(t, err)
 
 	for _, u := range testUsers {
 		u.CreatedAt = t0
@@ -210,6 +216,12 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	mux := http.NewServeMux()
 	mux.Handle(apiPath, api)
 	mux.Handle(apiPath+"/", api)
+	for _, p := range []string{usersPath, usersPath + "/"} {
+		mux.Handle(p, usersAPI)
+	}
+	for _, p := range []string{orgsPath, orgsPath + "/"} {
+		mux.Handle(p, orgsAPI)
+	}
 	mux.Handle("GET "+mePath, e.mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := gatehouse.FromContext(r.Context())
 		w.Header().Set("Content-Type", "application/json")

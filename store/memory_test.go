@@ -21,6 +21,10 @@ func TestMemoryLifecycleConformance(t *testing.T) {
 }
 
 func TestMemoryOrgConformance(t *testing.T) {
-	storetest.RunOrgStore(t, func(t *testing.T) store.OrgStore { return store.NewMemory() })
-	storetest.RunSignInTokenStore(t, func(t *testing.T) store.SignInTokenStore { return store.NewMemory() })
+	t.Run("OrgStore", func(t *testing.T) {
+		storetest.RunOrgStore(t, func(t *testing.T) store.OrgStore { return store.NewMemory() })
+	})
+	t.Run("SignInTokenStore", func(t *testing.T) {
+		storetest.RunSignInTokenStore(t, func(t *testing.T) store.SignInTokenStore { return store.NewMemory() })
+	})
 }

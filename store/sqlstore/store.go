@@ -56,7 +56,7 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // Store implements every store interface (keys, usage, users, reminders,
-// sessions, signing keys) on SQLite or PostgreSQL through database/sql. It
+// sessions, signing keys, organizations, sign-in tokens) on SQLite or PostgreSQL through database/sql. It
 // is safe for concurrent use, and several Stores, in one process or many,
 // may share one database: updates, revocations and deletions are published
 // on the invalidation feed that [Store.Watch] follows.
@@ -89,12 +89,14 @@ type Store struct {
 }
 
 var (
-	_ store.KeyStore        = (*Store)(nil)
-	_ store.UsageStore      = (*Store)(nil)
-	_ store.UserStore       = (*Store)(nil)
-	_ store.ReminderStore   = (*Store)(nil)
-	_ store.SessionStore    = (*Store)(nil)
-	_ store.SigningKeyStore = (*Store)(nil)
+	_ store.KeyStore         = (*Store)(nil)
+	_ store.UsageStore       = (*Store)(nil)
+	_ store.UserStore        = (*Store)(nil)
+	_ store.ReminderStore    = (*Store)(nil)
+	_ store.SessionStore     = (*Store)(nil)
+	_ store.SigningKeyStore  = (*Store)(nil)
+	_ store.OrgStore         = (*Store)(nil)
+	_ store.SignInTokenStore = (*Store)(nil)
 )
 
 // Open opens the database that dsn names and brings its schema up to date.

@@ -1,0 +1,169 @@
+package admin_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func usersViaHTTP(t *testing.T, e *env, actor string, c userCall) (int, []string) {
+	t.Helper()
+	key := e.boot[actor]
+	var r *response
+	switch c.op {
+	case "list":
+		q := url.Values{}
+		if c.tenant != "" {
+			q.Set("tenant_id", c.tenant)
+		}
+		r = e.do(t, http.MethodGet, usersPath+"?"+q.Encode(), key, nil)
+		if r.status == http.StatusOK {
+			var ids []string
+			for _, u := range r.object(t)["users"].([]any) {
+				ids = append(ids, u.(map[string]any)["id"].(string))
+			}
+			return r.status, ids
+		}
+	case "get":
+		r = e.do(t, http.MethodGet, usersPath+"/"+c.target, key, nil)
+	case "create":
+		body := map[string]any{"email": strings.ToLower(strings.ReplaceAll(c.name, " ", ".")) + "@new.example", "name": c.name}
+		if c.tenant != "" {
+			body["tenant_id"] = c.tenant
+		}
+		if c.level != "" {
+			body["level"] = c.level
+		}
+		if c.scopes != nil {
+			body["scopes"] = c.scopes
+		}
+		r = e.do(t, http.MethodPost, usersPath, key, body)
+	case "update":
+		body := map[string]any{}
+		if c.name != "" {
+			body["name"] = c.name
+		}
+		if c.level != "" {
+			body["level"] = c.level
+		}
+		if c.scopes != nil {
+			body["scopes"] = c.scopes
+		}
+		r = e.do(t, http.MethodPatch, usersPath+"/"+c.target, key, body)
+	case "delete":
+		r = e.do(t, http.MethodDelete, usersPath+"/"+c.target, key, nil)
+	default:
+		t.Fatalf("unknown op %q", c.op)
+	}
+	switch r.status {
+	case http.StatusForbidden:
+		assertProblem(t, r, http.StatusForbidden, "forbidden")
+	case http.StatusNotFound:
+		p := assertProblem(t, r, http.StatusNotFound, "not_found")
+		assert.Equal(t, "No such user", p.Detail)
+	case http.StatusUnprocessableEntity:
+		p := assertProblem(t, r, http.StatusUnprocessableEntity, "invalid_body")
+		assert.NotEmpty(t, p.Errors)
+	case http.StatusOK, http.StatusCreated:
+		u := requireStatus(t, r, r.status)
+		assert.NotContains(t, u, "password_hash")
+		assert.NotContains(t, u, "password")
+	}
+	return r.status, nil
+}
+
+// TestUserPermissionsHTTP runs the users table over HTTP.
+func TestUserPermissionsHTTP(t *testing.T) { runUserRows(t, usersViaHTTP) }
+
+func TestUsersAPI(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	withOrgs(t, e)
+	olgaKey := e.boot[olga]
+
+	t.Run("create, read, update and delete", func(t *testing.T) {
+		const pw = "a long enough password"
+		created := requireStatus(t, e.do(t, http.MethodPost, usersPath, olgaKey, map[string]any{
+			"email": "Nina@Example.com", "name": "Nina", "level": "org_admin", "scopes": []string{"write", "read"}, "password": pw,
+		}), http.StatusCreated)
+		id := created["id"].(string)
+		assert.Equal(t, "nina@example.com", created["email"])
+		assert.Equal(t, "t1", created["tenant_id"])
+		assert.Equal(t, "org_admin", created["level"])
+		assert.Equal(t, []any{"read", "write"}, created["scopes"])
+		assert.Equal(t, true, created["has_password"])
+
+		got := requireStatus(t, e.do(t, http.MethodGet, usersPath+"/"+id, olgaKey, nil), http.StatusOK)
+		assert.Equal(t, created, got)
+
+		up := requireStatus(t, e.do(t, http.MethodPatch, usersPath+"/"+id, olgaKey, map[string]any{"name": "Nina S", "scopes": []string{"read"}}), http.StatusOK)
+		assert.Equal(t, "Nina S", up["name"])
+		assert.Equal(t, []any{"read"}, up["scopes"])
+		assert.Equal(t, "org_admin", up["level"], "untouched")
+
+		r := e.do(t, http.MethodDelete, usersPath+"/"+id, olgaKey, nil)
+		assert.Equal(t, http.StatusNoContent, r.status)
+		assert.Empty(t, r.body)
+		assertProblem(t, e.do(t, http.MethodGet, usersPath+"/"+id, olgaKey, nil), http.StatusNotFound, "not_found")
+		for _, b := range e.bodies {
+			assert.NotContains(t, b, pw)
+			assert.NotContains(t, b, "$fake$")
+		}
+	})
+	t.Run("pages", func(t *testing.T) {
+		first := requireStatus(t, e.do(t, http.MethodGet, usersPath+"?limit=2", olgaKey, nil), http.StatusOK)
+		assert.Len(t, first["users"], 2)
+		next := first["next"].(string)
+		require.NotEmpty(t, next)
+		second := requireStatus(t, e.do(t, http.MethodGet, usersPath+"?limit=2&after="+next, olgaKey, nil), http.StatusOK)
+		assert.NotEqual(t, first["users"], second["users"])
+		for _, q := range []string{"?limit=0", "?limit=1001", "?limit=x"} {
+			p := assertProblem(t, e.do(t, http.MethodGet, usersPath+q, olgaKey, nil), http.StatusUnprocessableEntity, "invalid_body")
+			assert.Contains(t, p.Errors, "limit")
+		}
+	})
+	t.Run("bad bodies", func(t *testing.T) {
+		tests := []struct {
+			name, method, path, body string
+			status                   int
+			code, field              string
+		}{
+			{"unknown member", "POST", usersPath, `{"email":"a@b.c","password_hash":"x"}`, 400, "unknown_field", ""},
+			{"not an object", "POST", usersPath, `[]`, 400, "malformed_body", ""},
+			{"trailing data", "POST", usersPath, `{"email":"a@b.c"}{}`, 400, "malformed_body", ""},
+			{"scopes as a string", "POST", usersPath, `{"email":"a@b.c","scopes":"read"}`, 422, "invalid_body", "scopes"},
+			{"bad email", "POST", usersPath, `{"email":"nobody"}`, 422, "invalid_body", "email"},
+			{"level in PATCH", "PATCH", usersPath + "/" + bob, `{"level":"god"}`, 422, "invalid_body", "level"},
+			{"null scopes in PATCH", "PATCH", usersPath + "/" + bob, `{"scopes":null}`, 422, "invalid_body", "scopes"},
+			{"email in PATCH", "PATCH", usersPath + "/" + bob, `{"email":"x@y.z"}`, 400, "unknown_field", ""},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				p := assertProblem(t, e.do(t, tc.method, tc.path, olgaKey, tc.body), tc.status, tc.code)
+				if tc.field != "" {
+					assert.Contains(t, p.Errors, tc.field)
+				}
+			})
+		}
+	})
+	t.Run("methods", func(t *testing.T) {
+		tests := []struct{ method, path, allow string }{
+			{http.MethodPut, usersPath, "GET, POST"},
+			{http.MethodDelete, usersPath, "GET, POST"},
+			{http.MethodPost, usersPath + "/" + bob, "GET, PATCH, DELETE"},
+		}
+		for _, tc := range tests {
+			r := e.do(t, tc.method, tc.path, olgaKey, nil)
+			assertProblem(t, r, http.StatusMethodNotAllowed, "method_not_allowed")
+			assert.Equal(t, tc.allow, r.header.Get("Allow"))
+		}
+		assertProblem(t, e.do(t, http.MethodGet, usersPath+"/"+bob+"/keys", olgaKey, nil), http.StatusNotFound, "not_found")
+	})
+	t.Run("unauthenticated", func(t *testing.T) {
+		r := e.do(t, http.MethodGet, usersPath, "", nil)
+		assertProblem(t, r, http.StatusUnauthorized, "unauthenticated")
+	})
+}
