@@ -54,6 +54,9 @@ type app struct {
 	format apikey.Format
 	hasher *store.Hasher
 	policy admin.Policy
+	// passwords hashes the passwords the manager sets (serve sets it);
+	// nil: the manager sets none.
+	passwords admin.PasswordHasher
 }
 
 func openApp(ctx context.Context, d dbFlags, e env) (*app, error) {
@@ -156,5 +159,6 @@ func (a *app) manager(keys store.KeyStore, log *slog.Logger) (*admin.Manager, er
 	if keys == nil {
 		keys = a.db
 	}
-	return admin.NewManager(keys, a.db, a.format, admin.Config{Hasher: a.hasher, Policy: a.policy, Logger: log})
+	return admin.NewManager(keys, a.db, a.format, admin.Config{Hasher: a.hasher, Policy: a.policy, Logger: log,
+		Orgs: a.db, Passwords: a.passwords})
 }
