@@ -245,6 +245,10 @@ func TestMembersFlow(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, keys, 1)
 
+	// The organization's list names each key's owner.
+	body := e.do(t, "GET", "/console/keys?view=org", nil, alice).Body.String()
+	assert.Contains(t, body, `<td data-label="Owner">carol@example.com</td>`)
+
 	// Alice makes Carol an org admin, but cannot make her a super admin.
 	w = e.do(t, "POST", "/console/orgs/acme/members/"+carol.ID, url.Values{"level": {"org_admin"}}, alice)
 	require.Equal(t, 303, w.Code, w.Body.String())

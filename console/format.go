@@ -14,6 +14,7 @@ const reminderWindow = 7 * 24 * time.Hour
 // keyRow is a key as the pages show it.
 type keyRow struct {
 	ID, Name, Description, Last4, Prefix, OwnerID, TenantID string
+	Owner                                                   string // the owner's name, when the page shows owners
 	Access                                                  string // "role admin" or the scopes
 	Status                                                  string // active, expiring, expired, revoked
 	StatusLabel                                             string
@@ -82,4 +83,17 @@ func plural(n int, unit, before string) string {
 		return before + "1 " + unit
 	}
 	return before + itoa(n) + " " + unit + "s"
+}
+
+// levelLabel names a user level for people.
+func levelLabel(l store.Level) string {
+	switch l {
+	case store.LevelMember:
+		return "Member"
+	case store.LevelOrgAdmin:
+		return "Org admin"
+	case store.LevelSuperAdmin:
+		return "Super admin"
+	}
+	return string(l)
 }

@@ -51,6 +51,12 @@ func (c *Console) listKeys(w http.ResponseWriter, r *http.Request, v *viewer) {
 	for i, k := range keys {
 		d.Rows[i] = rowOf(k, now)
 	}
+	if d.ShowOwner {
+		if err := c.nameOwners(r.Context(), v, d.Rows); err != nil {
+			c.fail(w, r, v, err)
+			return
+		}
+	}
 	d.Next = next
 	c.render(w, r, http.StatusOK, "keys", page{Title: "API keys", Nav: "keys", Me: v, Flash: flashOf(r), Data: d})
 }
@@ -236,6 +242,12 @@ func (c *Console) showKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 }
 
 func (c *Console) renderKey(w http.ResponseWriter, r *http.Request, v *viewer, status int, d keyPage, flash string) {
+	rows := []keyRow{d.Row}
+	if err := c.nameOwners(r.Context(), v, rows); err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	d.Row = rows[0]
 	d.FormID = newFormID()
 	c.render(w, r, status, "key", page{Title: d.Row.Name, Nav: "keys", Me: v, Flash: flash, Data: d})
 }
@@ -322,4 +334,29 @@ func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 		return
 	}
 	http.Redirect(w, r, c.prefix+"/keys?m=revoked", http.StatusSeeOther)
+}
+
+// nameOwners sets each row's Owner to its owner's name or e-mail address:
+// one lookup per distinct owner on the page. An owner the viewer may not
+// read, or that no longer exists, is shown by ID.
+func (c *Console) nameOwners(ctx context.Context, v *viewer, rows []keyRow) error {
+	names := map[string]string{}
+	for i := range rows {
+		id := rows[i].OwnerID
+		name, ok := names[id]
+		if !ok {
+			u, err := c.m.GetUser(ctx, v.P, id)
+			switch {
+			case err == nil:
+				name = displayName(u)
+			case errors.Is(err, admin.ErrNotFound) || errors.Is(err, admin.ErrForbidden):
+				name = id
+			default:
+				return err
+			}
+			names[id] = name
+		}
+		rows[i].Owner = name
+	}
+	return nil
 }

@@ -33,6 +33,7 @@ var funcs = template.FuncMap{
 	"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
 	"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"join":     strings.Join,
+	"level":    levelLabel,
 }
 
 // parsePages parses each page template with the layout.
