@@ -12,14 +12,6 @@
 // by a user of a higher level than theirs (an org admin cannot mint a super
 // admin's key).
 //
-//	keys, _ := store.NewKeyCache(db, store.CacheConfig{})
-//	mgr, err := admin.NewManager(keys, db, format, admin.Config{
-//		Policy: admin.Policy{RequireExpiry: true, MaxLifetimeDays: 90, DefaultLifetimeDays: 30},
-//	})
-//	api, err := admin.NewHandler(mgr, authMiddleware, admin.HandlerConfig{})
-//	mux.Handle("/api/auth/api-keys", api)
-//	mux.Handle("/api/auth/api-keys/", api)
-//
 // The Manager also administers users (ListUsers, GetUser, CreateUser,
 // UpdateUser, DeleteUser) and, with Config.Orgs, organizations (ListOrgs,
 // GetOrg, CreateOrg, RenameOrg) and each organization's own key policy
@@ -30,11 +22,22 @@
 // are ErrNotFound; listing and creating organizations is for super admins.
 // Keys follow their organization's policy when it has one, and
 // Config.Policy otherwise, on every path that creates, extends or rotates
-// them; when the policy cannot be read, no key is written (503).
+// them; when the policy cannot be read, no key is written (503). These
+// changes are audited too (gatehouse.user.created, .updated, .deleted,
+// gatehouse.org.created, .updated, gatehouse.policy.updated), never with a
+// password or its hash. [NewUsersHandler] (/api/auth/users) and
+// [NewOrgsHandler] (/api/auth/orgs, with each organization's /policy) serve
+// them over HTTP, mounted as the keys API below.
 //
-// Audit events (gatehouse.key.created, .updated, .rotated, .revoked,
-// gatehouse.user.created, .updated, .deleted, gatehouse.org.created,
-// .updated, gatehouse.policy.updated, and gatehouse.auth.refused from
-// [NewAuditObserver]) go to log/slog and never carry a key, a digest, a
-// token, a password or its hash.
+//	keys, _ := store.NewKeyCache(db, store.CacheConfig{})
+//	mgr, err := admin.NewManager(keys, db, format, admin.Config{
+//		Policy: admin.Policy{RequireExpiry: true, MaxLifetimeDays: 90, DefaultLifetimeDays: 30},
+//	})
+//	api, err := admin.NewHandler(mgr, authMiddleware, admin.HandlerConfig{})
+//	mux.Handle("/api/auth/api-keys", api)
+//	mux.Handle("/api/auth/api-keys/", api)
+//
+// Audit events (gatehouse.key.created, .updated, .rotated, .revoked, and
+// gatehouse.auth.refused from [NewAuditObserver]) go to log/slog and never
+// carry a key, a digest or a token.
 package admin

@@ -72,3 +72,40 @@ func ExampleManager_Create() {
 	// expires_at: an expiry is required by the key policy: give expires_at or expires_in_days
 	// true
 }
+
+func ExampleManager_SetOrgPolicy() {
+	ctx := context.Background()
+	db := store.NewMemory()
+	_ = db.CreateUser(ctx, &store.User{ID: "root", TenantID: "hq", Level: store.LevelSuperAdmin})
+	mgr, err := admin.NewManager(db, db, apikey.MustFormat("cpx_live."), admin.Config{
+		Policy: admin.Policy{DefaultLifetimeDays: 365}, // for organizations without their own
+		Orgs:   db,
+		Logger: slog.New(slog.DiscardHandler),
+		Now:    func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	root := &gatehouse.Principal{ID: "root", TenantID: "hq", Scopes: []string{"admin", "read"}}
+	if _, err := mgr.CreateOrg(ctx, root, admin.NewOrg{ID: "acme", Name: "Acme Inc"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = mgr.SetOrgPolicy(ctx, root, "acme", &admin.Policy{RequireExpiry: true, MaxLifetimeDays: 90, DefaultLifetimeDays: 30})
+	fmt.Println(err)
+	_, err = mgr.SetOrgPolicy(ctx, root, "acme", &admin.Policy{MaxLifetimeDays: 500})
+	var v *admin.ValidationError
+	if errors.As(err, &v) {
+		fmt.Println("max_lifetime_days:", v.Fields["max_lifetime_days"])
+	}
+	for _, org := range []string{"acme", "globex"} {
+		p, _ := mgr.PolicyFor(ctx, org)
+		fmt.Println(org, p.MaxLifetimeDays, p.DefaultLifetimeDays)
+	}
+	// Output:
+	// <nil>
+	// max_lifetime_days: must be 0 (no cap) to 400
+	// acme 90 30
+	// globex 0 365
+}

@@ -193,7 +193,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	}
 	e.mgr, err = admin.NewManager(e.cache, e.mem, format, admin.Config{
 		Hasher: e.hasher, Policy: cfg.policy, Logger: logger, Now: e.clock.Now, Events: cfg.events,
-		Orgs: orgs, Passwords: fakePasswords{},
+		Orgs: orgs, Passwords: fakePasswords{}, Sessions: e.mem,
 	})
 	require.NoError(t, err)
 	api, err := admin.NewHandler(e.mgr, e.mw, cfg.handler)

@@ -44,13 +44,26 @@ type Config struct {
 	Now func() time.Time
 	// Orgs holds the organizations: their records, the organizations API
 	// and their own key policies need it. Default none: every key follows
-	// Policy, and the organization methods answer ErrNotFound (reads) or
-	// ErrForbidden (creation).
+	// Policy, GetOrg and the organization writes answer ErrNotFound,
+	// CreateOrg ErrForbidden, and ListOrgs an empty page.
 	Orgs store.OrgStore
 	// Passwords hashes the passwords given to [Manager.CreateUser]
 	// (a *session.Hasher fits). Default none: users are created without a
 	// password, and a request with one is refused.
 	Passwords PasswordHasher
+	// Sessions ends a user's login sessions when [Manager.DeleteUser]
+	// deletes the user and when [Manager.UpdateUser] changes their level
+	// or scopes (a session keeps the scopes of its login). Pass the
+	// store.SessionCache the session authenticator reads, so that this
+	// process drops them at once. Default none: sessions last until they
+	// time out.
+	Sessions UserSessions
+}
+
+// UserSessions ends every login session of a user. *store.SessionCache
+// and the SQL and memory stores implement it.
+type UserSessions interface {
+	DeleteUserSessions(ctx context.Context, userID string) ([]store.Digest, error)
 }
 
 // PasswordHasher hashes a password into a PHC string for
@@ -82,6 +95,7 @@ type Manager struct {
 	now      func() time.Time
 	orgs     store.OrgStore
 	pw       PasswordHasher
+	sessions UserSessions
 }
 
 // NewManager returns a manager of the keys in keys (pass the
@@ -99,7 +113,7 @@ func NewManager(keys store.KeyStore, users store.UserStore, f apikey.Format, cfg
 	}
 	m := &Manager{keys: keys, users: users, format: f, hasher: cfg.Hasher, roles: cfg.Roles,
 		matcher: cfg.Matcher, policy: cfg.Policy, maxGrace: cfg.MaxGrace, log: cfg.Logger, events: cfg.Events, now: cfg.Now,
-		orgs: cfg.Orgs, pw: cfg.Passwords}
+		orgs: cfg.Orgs, pw: cfg.Passwords, sessions: cfg.Sessions}
 	if m.roles == nil {
 		m.roles = scopes.DefaultRoles()
 	}
@@ -485,8 +499,9 @@ type Rotated struct {
 
 // Rotate creates a new key with the old one's name, description, scopes or
 // role, owner, tenant and metadata, and a lifetime as long as the old
-// one's (within the policy of the key's organization, [Manager.PolicyFor]). The old key is revoked at once, or, with a
-// grace period, expires when it ends, so that both work meanwhile.
+// one's (within the policy of the key's organization, see
+// [Manager.PolicyFor]). The old key is revoked at once, or, with a grace
+// period, expires when it ends, so that both work meanwhile.
 func (m *Manager) Rotate(ctx context.Context, p *gatehouse.Principal, id string, grace time.Duration) (*Rotated, error) {
 	a, k, err := m.load(ctx, p, id)
 	if err != nil {

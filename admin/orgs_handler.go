@@ -70,7 +70,7 @@ func (h *handler) createOrg(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := gatehouse.FromContext(r.Context())
-	o, err := h.m.CreateOrg(r.Context(), p, NewOrg{ID: b.ID, Name: b.Name})
+	o, err := h.m.CreateOrg(r.Context(), p, NewOrg(b))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -229,7 +229,7 @@ func (m *Manager) CreateUser(ctx context.Context, p *gatehouse.Principal, nu New
 		}
 	}
 	u := &store.User{ID: store.NewID("usr"), TenantID: tenant, Email: email, Name: nu.Name, Level: level,
-		Scopes: sc, PasswordHash: hash, CreatedAt: m.now().UTC()}
+		Scopes: sc, PasswordHash: hash, CreatedAt: m.stamp()}
 	if nu.Scopes != nil && u.Scopes == nil {
 		u.Scopes = []string{}
 	}
@@ -266,7 +266,9 @@ func (m *Manager) tenantOnRecord(ctx context.Context, tenant string) (bool, erro
 // UpdateUser changes a user's name, level or scopes: an admin (with the
 // admin scope) of the user's organization, or a super admin. No one
 // changes a user of a higher level than theirs, sets a level above their
-// own, or gives scopes they lack.
+// own, or gives scopes they lack. A change of level or scopes ends the
+// user's login sessions (with Config.Sessions): they log in again with
+// the new ones.
 func (m *Manager) UpdateUser(ctx context.Context, p *gatehouse.Principal, id string, c UserChange) (*store.User, error) {
 	a, err := m.ActorOf(ctx, p)
 	if err != nil {
@@ -315,13 +317,30 @@ func (m *Manager) UpdateUser(ctx context.Context, p *gatehouse.Principal, id str
 		return nil, storeError(err)
 	}
 	m.auditUser(ctx, "gatehouse.user.updated", a, out)
+	if up.Level != nil || up.Scopes != nil {
+		// A session keeps the scopes of its login: the user logs in again.
+		if err := m.endSessions(ctx, id); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
-// DeleteUser revokes the user's keys and deletes the user: an admin (with
-// the admin scope) of the user's organization, or a super admin; not a
-// user of a higher level, and not oneself. The user's login sessions are
-// the session manager's to end.
+// endSessions ends the user's login sessions, when the manager has them.
+func (m *Manager) endSessions(ctx context.Context, userID string) error {
+	if m.sessions == nil {
+		return nil
+	}
+	if _, err := m.sessions.DeleteUserSessions(ctx, userID); err != nil {
+		return gatehouse.Unavailable(err)
+	}
+	return nil
+}
+
+// DeleteUser revokes the user's keys, ends their login sessions (with
+// Config.Sessions) and deletes the user: an admin (with the admin scope)
+// of the user's organization, or a super admin; not a user of a higher
+// level, and not oneself.
 func (m *Manager) DeleteUser(ctx context.Context, p *gatehouse.Principal, id string) error {
 	a, err := m.ActorOf(ctx, p)
 	if err != nil {
@@ -361,6 +380,9 @@ func (m *Manager) DeleteUser(ctx context.Context, p *gatehouse.Principal, id str
 			break
 		}
 		f.After = next
+	}
+	if err := m.endSessions(ctx, u.ID); err != nil {
+		return err
 	}
 	if err := m.users.DeleteUser(ctx, u.ID); err != nil {
 		return gatehouse.Unavailable(err)

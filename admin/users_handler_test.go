@@ -1,13 +1,19 @@
 package admin_test
 
 import (
+	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse-go/gatehouse/admin"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 func usersViaHTTP(t *testing.T, e *env, actor string, c userCall) (int, []string) {
@@ -166,4 +172,38 @@ func TestUsersAPI(t *testing.T) {
 		r := e.do(t, http.MethodGet, usersPath, "", nil)
 		assertProblem(t, r, http.StatusUnauthorized, "unauthenticated")
 	})
+}
+
+// listDown is a user store whose listing and writes fail: reads of one
+// user (the actor's) work.
+type listDown struct{ *store.Memory }
+
+func (listDown) ListUsers(context.Context, store.UserFilter) ([]*store.User, string, error) {
+	return nil, "", errDown
+}
+
+func (listDown) CreateUser(context.Context, *store.User) error { return errDown }
+
+// TestUsersAPIStoreDown: a user store that fails is a 503 problem with
+// nothing of the store's error in it.
+func TestUsersAPIStoreDown(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	mgr, err := admin.NewManager(e.cache, listDown{e.mem}, format, admin.Config{Hasher: e.hasher, Logger: slogJSON(e.logs)})
+	require.NoError(t, err)
+	h, err := admin.NewUsersHandler(mgr, e.mw, admin.HandlerConfig{})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	for _, req := range []struct{ method, body string }{{"GET", ""}, {"POST", `{"email":"n@t1.example"}`}} {
+		r, err := http.NewRequest(req.method, srv.URL+usersPath, strings.NewReader(req.body))
+		require.NoError(t, err)
+		r.Header.Set("Authorization", "Bearer "+e.boot[olga])
+		res, err := srv.Client().Do(r)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "%s: %s", req.method, b)
+		assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+		assert.NotContains(t, string(b), errDown.Error())
+	}
 }

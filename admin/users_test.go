@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -304,4 +305,52 @@ func TestDeleteUserRevokesKeys(t *testing.T) {
 // authenticator.
 func principalOf(id, tenant string, sc ...string) *gatehouse.Principal {
 	return &gatehouse.Principal{ID: id, TenantID: tenant, Kind: gatehouse.KindAPIKey, Scopes: sc}
+}
+
+// TestUserChangesEndSessions: a change of level or scopes, and a
+// deletion, end the user's login sessions; a rename does not.
+func TestUserChangesEndSessions(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		act   func(m *admin.Manager, p *gatehouse.Principal) error
+		ended bool
+	}{
+		{"rename", func(m *admin.Manager, p *gatehouse.Principal) error {
+			_, err := m.UpdateUser(ctx, p, bob, admin.UserChange{Name: ptr("Bo")})
+			return err
+		}, false},
+		{"level", func(m *admin.Manager, p *gatehouse.Principal) error {
+			_, err := m.UpdateUser(ctx, p, bob, admin.UserChange{Level: ptr(store.LevelOrgAdmin)})
+			return err
+		}, true},
+		{"scopes", func(m *admin.Manager, p *gatehouse.Principal) error {
+			_, err := m.UpdateUser(ctx, p, bob, admin.UserChange{Scopes: ptr([]string{"read"})})
+			return err
+		}, true},
+		{"delete", func(m *admin.Manager, p *gatehouse.Principal) error { return m.DeleteUser(ctx, p, bob) }, true},
+		{"refused level change", func(m *admin.Manager, p *gatehouse.Principal) error {
+			_, err := m.UpdateUser(ctx, p, bob, admin.UserChange{Level: ptr(store.LevelSuperAdmin)})
+			assert.ErrorIs(t, err, admin.ErrForbidden)
+			return nil
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, envConfig{})
+			bobs := &store.Session{Digest: store.Digest{1}, UserID: bob, TenantID: "t1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			alices := &store.Session{Digest: store.Digest{2}, UserID: alice, TenantID: "t1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			require.NoError(t, e.mem.CreateSession(ctx, bobs))
+			require.NoError(t, e.mem.CreateSession(ctx, alices))
+			require.NoError(t, tc.act(e.mgr, e.principal(t, e.boot[olga])))
+			_, err := e.mem.SessionByDigest(ctx, bobs.Digest)
+			if tc.ended {
+				assert.ErrorIs(t, err, store.ErrNotFound, "the session outlived the change")
+			} else {
+				assert.NoError(t, err)
+			}
+			_, err = e.mem.SessionByDigest(ctx, alices.Digest)
+			assert.NoError(t, err, "another user's session stays")
+		})
+	}
 }

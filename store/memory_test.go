@@ -19,12 +19,3 @@ func TestMemoryLifecycleConformance(t *testing.T) {
 	storetest.RunSessionStore(t, func(t *testing.T) store.SessionStore { return store.NewMemory() })
 	storetest.RunSigningKeyStore(t, func(t *testing.T) store.SigningKeyStore { return store.NewMemorySigningKeys() })
 }
-
-func TestMemoryOrgConformance(t *testing.T) {
-	t.Run("OrgStore", func(t *testing.T) {
-		storetest.RunOrgStore(t, func(t *testing.T) store.OrgStore { return store.NewMemory() })
-	})
-	t.Run("SignInTokenStore", func(t *testing.T) {
-		storetest.RunSignInTokenStore(t, func(t *testing.T) store.SignInTokenStore { return store.NewMemory() })
-	})
-}

@@ -5,10 +5,6 @@ import (
 	"time"
 )
 
-// MaxPolicyLifetimeDays is the longest maximum lifetime an [OrgPolicy] may
-// set.
-const MaxPolicyLifetimeDays = 400
-
 // Org is an organization (a tenant): its ID is the TenantID of its users
 // and keys. Tenants need no Org record; one gives the tenant a name and,
 // optionally, a key expiry policy of its own.
@@ -33,7 +29,7 @@ func (o *Org) Clone() *Org {
 // validates and enforces it; stores keep it as given.
 type OrgPolicy struct {
 	RequireExpiry       bool
-	MaxLifetimeDays     int // 0: no cap; at most MaxPolicyLifetimeDays
+	MaxLifetimeDays     int // 0: no cap; at most 400 (admin.MaxLifetimeDaysCap)
 	DefaultLifetimeDays int // 0: no default
 	UpdatedAt           time.Time
 	UpdatedBy           string // the user who set it

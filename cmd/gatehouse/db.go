@@ -54,9 +54,6 @@ type app struct {
 	format apikey.Format
 	hasher *store.Hasher
 	policy admin.Policy
-	// passwords hashes the passwords the manager sets (serve sets it);
-	// nil: the manager sets none.
-	passwords admin.PasswordHasher
 }
 
 func openApp(ctx context.Context, d dbFlags, e env) (*app, error) {
@@ -152,13 +149,36 @@ func (a *app) Close() error { return a.db.Close() }
 // keys returns the key store commands write through. The CLI has no cache:
 // running servers learn of its changes through the store's feed.
 
-// manager returns a key manager over the database; keys, when set, is the
+// manager returns a manager over the database; keys, when set, is the
 // cache the server's authenticator reads; log receives the audit events
-// (nil: slog.Default()).
-func (a *app) manager(keys store.KeyStore, log *slog.Logger) (*admin.Manager, error) {
+// (nil: slog.Default()); with adds what a server's manager has beyond the
+// CLI's (withUsers). Organizations and their key policies come from the
+// database; a.policy (the environment's) is the default of organizations
+// without one.
+func (a *app) manager(keys store.KeyStore, log *slog.Logger, with ...func(*admin.Config)) (*admin.Manager, error) {
 	if keys == nil {
 		keys = a.db
 	}
-	return admin.NewManager(keys, a.db, a.format, admin.Config{Hasher: a.hasher, Policy: a.policy, Logger: log,
-		Orgs: a.db, Passwords: a.passwords})
+	cfg := admin.Config{Hasher: a.hasher, Policy: a.policy, Logger: log, Orgs: a.db}
+	for _, f := range with {
+		f(&cfg)
+	}
+	return admin.NewManager(keys, a.db, a.format, cfg)
+}
+
+// withUsers gives the users API a password hasher (for the users it
+// creates) and the session cache (whose sessions end when a user is
+// deleted or changes level or scopes).
+func withUsers(passwords admin.PasswordHasher, sessions admin.UserSessions) func(*admin.Config) {
+	return func(c *admin.Config) { c.Passwords, c.Sessions = passwords, sessions }
+}
+
+// policyFor returns the key policy of tenant: its organization's own, else
+// the environment's.
+func (a *app) policyFor(ctx context.Context, tenant string) (admin.Policy, error) {
+	m, err := a.manager(nil, nil)
+	if err != nil {
+		return admin.Policy{}, err
+	}
+	return m.PolicyFor(ctx, tenant)
 }

@@ -79,7 +79,11 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
-	exp, err := a.policy.NewKeyExpiry(req, now)
+	pol, err := a.policyFor(ctx, *tenant)
+	if err != nil {
+		return err
+	}
+	exp, err := pol.NewKeyExpiry(req, now)
 	if err != nil {
 		return fmt.Errorf("--expires: %w", err)
 	}

@@ -86,7 +86,11 @@ func keysUpdate(ctx context.Context, args []string, e env) error {
 		if err != nil {
 			return notFound(err, id)
 		}
-		t, err := a.policy.UpdatedExpiry(req, old.CreatedAt, now)
+		pol, err := a.policyFor(ctx, old.TenantID)
+		if err != nil {
+			return err
+		}
+		t, err := pol.UpdatedExpiry(req, old.CreatedAt, now)
 		if err != nil {
 			return fmt.Errorf("--expires: %w", err)
 		}

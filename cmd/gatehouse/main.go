@@ -67,6 +67,8 @@ func commands() []command {
 	return []command{
 		{"serve", "serve the demo API behind Gatehouse", serve},
 		{"keys", "create, list, update, rotate and revoke API keys", keys},
+		{"orgs", "create and list organizations", orgs},
+		{"policy", "get, set and clear an organization's key policy", policy},
 		{"users", "create and list the users who own keys", users},
 		{"pat", "personal access configs: create, list, delete", pat},
 		{"configure", "write a client profile (URI, token or personal access config)", configure},

@@ -333,7 +333,6 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
-	a.passwords = passwords
 	accounts, err := opts.accountThrottle()
 	if err != nil {
 		return nil, err
@@ -382,7 +381,7 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := a.manager(keys, log)
+	mgr, err := a.manager(keys, log, withUsers(passwords, sessions))
 	if err != nil {
 		return nil, err
 	}
@@ -401,6 +400,9 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	mux.Handle("/api/auth/api-keys/", mgmt)
 	for _, p := range login.Paths() {
 		mux.Handle(p, login)
+	}
+	if err := mountUsersAndOrgs(mux, mgr, m, opts); err != nil {
+		return nil, err
 	}
 	if opts.metadata != nil {
 		mux.Handle(opts.metadataPath, opts.metadata)
@@ -451,4 +453,25 @@ func beforeMux(path string, h, mux http.Handler) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// mountUsersAndOrgs serves the users API (/api/auth/users) and the
+// organizations API with their key policies (/api/auth/orgs) beside the
+// keys API, behind the same middleware.
+func mountUsersAndOrgs(mux *http.ServeMux, mgr *admin.Manager, m *middleware.Middleware, opts apiOptions) error {
+	for _, api := range []struct {
+		path string
+		new  func(*admin.Manager, *middleware.Middleware, admin.HandlerConfig) (http.Handler, error)
+	}{
+		{"/api/auth/users", admin.NewUsersHandler},
+		{"/api/auth/orgs", admin.NewOrgsHandler},
+	} {
+		h, err := api.new(mgr, m, admin.HandlerConfig{StoreTimeout: opts.storeTimeout})
+		if err != nil {
+			return err
+		}
+		mux.Handle(api.path, h)
+		mux.Handle(api.path+"/", h)
+	}
+	return nil
 }

@@ -32,17 +32,24 @@ func users(ctx context.Context, args []string, e env) error {
 }
 
 func usersCreate(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "users create", "users create --email E [--password-stdin] [--name N] [--tenant T] [--level member|org_admin|super_admin]")
+	fs := newFlags(e, "users create", "users create --email E [--password-stdin] [--name N] [--org ID] [--level member|org_admin|super_admin]")
 	var d dbFlags
 	d.register(fs)
 	email := fs.String("email", "", "email address (required, unique)")
 	name := fs.String("name", "", "display name")
-	tenant := fs.String("tenant", "", "tenant (organization) ID")
+	tenant := fs.String("tenant", "", "tenant (organization) ID; once any organization exists, it must be one")
+	org := fs.String("org", "", "organization ID: the same as --tenant")
 	level := fs.String("level", string(store.LevelMember), "member, org_admin or super_admin")
 	id := fs.String("id", "", "user ID (default: generated)")
 	pwStdin := fs.Bool("password-stdin", false, "read the user's login password from the first line of stdin")
 	if err := parseFlags(fs, args, ""); err != nil {
 		return err
+	}
+	switch {
+	case *org != "" && *tenant != "" && *org != *tenant:
+		return fmt.Errorf("%w: --org and --tenant name the same thing: give one", errUsage)
+	case *org != "":
+		tenant = org
 	}
 	if !validEmail(*email) {
 		return fmt.Errorf("%w: users create needs --email with an address like ada@example.com", errUsage)
@@ -69,6 +76,9 @@ func usersCreate(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
+	if err := checkTenant(ctx, a, *tenant); err != nil {
+		return err
+	}
 	u := &store.User{ID: *id, TenantID: *tenant, Email: store.NormalizeEmail(*email), Name: *name,
 		Level: store.Level(*level), PasswordHash: hash, CreatedAt: time.Now().UTC()}
 	if u.ID == "" {
@@ -167,4 +177,22 @@ func usersList(ctx context.Context, args []string, e env) error {
 		f.After = next
 	}
 	return tw.Flush()
+}
+
+// checkTenant refuses a tenant that is not an organization on record, once
+// any organization exists: until then tenants are free-form, so that
+// databases from before organizations keep working.
+func checkTenant(ctx context.Context, a *app, tenant string) error {
+	if tenant == "" {
+		return nil
+	}
+	_, err := a.db.OrgByID(ctx, tenant)
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	some, _, err := a.db.ListOrgs(ctx, store.OrgFilter{Limit: 1})
+	if err != nil || len(some) == 0 {
+		return err
+	}
+	return fmt.Errorf("no organization with ID %q: create it with gatehouse orgs create, or see gatehouse orgs list", tenant)
 }

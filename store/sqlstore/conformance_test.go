@@ -15,12 +15,6 @@ func TestConformance(t *testing.T) {
 			storetest.RunReminderStore(t, func(t *testing.T) storetest.LifecycleStore { return open(t, d.fresh(t)) })
 			storetest.RunSessionStore(t, func(t *testing.T) store.SessionStore { return open(t, d.fresh(t)) })
 			storetest.RunSigningKeyStore(t, func(t *testing.T) store.SigningKeyStore { return open(t, d.fresh(t)) })
-			t.Run("OrgStore", func(t *testing.T) {
-				storetest.RunOrgStore(t, func(t *testing.T) store.OrgStore { return open(t, d.fresh(t)) })
-			})
-			t.Run("SignInTokenStore", func(t *testing.T) {
-				storetest.RunSignInTokenStore(t, func(t *testing.T) store.SignInTokenStore { return open(t, d.fresh(t)) })
-			})
 		})
 	}
 }

@@ -29,6 +29,12 @@
 // timestamptz on PostgreSQL, INTEGER microseconds since the Unix epoch on
 // SQLite; NULL is "never".
 //
+// Organizations and their key policies live in gatehouse_orgs, single-use
+// sign-in tokens in gatehouse_signin_tokens, by digest; a token is consumed
+// by the one DELETE ... RETURNING that removes its row, so of concurrent
+// callers exactly one gets it. Expired tokens are deleted when someone
+// tries them; tokens never tried stay until then.
+//
 // # Revocation across processes
 //
 // Every update, revocation and deletion made through a Store is published
