@@ -311,3 +311,53 @@ func newEvilSite(t *testing.T, page string) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// TestConsoleKeyboard signs in and creates a key with the keyboard alone:
+// Tab moves through the form in order, Enter submits, and the focus ring
+// shows where it is.
+func TestConsoleKeyboard(t *testing.T) {
+	base, _ := consoleServer(t)
+	tb := newTab(t)
+	active := func() string {
+		t.Helper()
+		return eval[string](t, tb, "document.activeElement.id || document.activeElement.textContent.trim()")
+	}
+	tb.do(t, chromedp.Navigate(base+"/console/sign-in"), chromedp.WaitVisible(chromedp.ID("email")))
+	assert.Equal(t, "email", active(), "the e-mail field has the focus")
+	tb.do(t, chromedp.KeyEvent(flowEmail), chromedp.KeyEvent("\t"))
+	assert.Equal(t, "password", active())
+	tb.do(t, chromedp.KeyEvent(flowPassword), chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/console/keys/new"]`)))
+
+	// From the top of the page: the skip link, then the navigation; the
+	// Create key button comes before the content below it.
+	tb.do(t, chromedp.KeyEvent("\t"))
+	assert.Equal(t, "Skip to content", active())
+	for range 12 {
+		if active() == "Create key" {
+			break
+		}
+		tb.do(t, chromedp.KeyEvent("\t"))
+	}
+	require.Equal(t, "Create key", active())
+	assert.NotEqual(t, "none", eval[string](t, tb, "getComputedStyle(document.activeElement).outlineStyle"), "a visible focus ring")
+	tb.do(t, chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.ID("name")))
+	tb.do(t, chromedp.KeyEvent("\t"))
+	for range 5 {
+		if active() == "name" {
+			break
+		}
+		tb.do(t, chromedp.KeyEvent("\t"))
+	}
+	require.Equal(t, "name", active())
+	tb.do(t, chromedp.KeyEvent("keyboard key"), chromedp.KeyEvent("\t"))
+	assert.Equal(t, "description", active())
+	tb.do(t, chromedp.KeyEvent("\t"))
+	assert.Equal(t, "role", active())
+	tb.do(t, chromedp.KeyEvent("\t"))
+	assert.Equal(t, "scopes", active())
+	tb.do(t, chromedp.KeyEvent("\t"))
+	assert.Equal(t, "expires_in_days", active())
+	tb.do(t, chromedp.KeyEvent("30"), chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.ID("new-key")))
+	assert.Regexp(t, consoleKey, tb.value(t, "#new-key"))
+}

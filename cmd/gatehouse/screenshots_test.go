@@ -30,6 +30,9 @@ func TestConsoleScreenshots(t *testing.T) {
 	shoot := func(tb *tab, name string, width int64) {
 		t.Helper()
 		tb.do(t, chromedp.EmulateViewport(width, 800), chromedp.WaitVisible(chromedp.CSS("footer")))
+		// Every field has a label, and nothing is wider than the screen.
+		assert.Zero(t, eval[int](t, tb, unlabeledFields), name+": fields without a label")
+		assert.LessOrEqual(t, eval[int](t, tb, "document.documentElement.scrollWidth"), int(width), name+": wider than the screen")
 		b, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 		require.NoError(t, err)
 		img, err := png.Decode(bytes.NewReader(b))
@@ -127,3 +130,6 @@ func TestConsoleScreenshots(t *testing.T) {
 	alice.do(t, chromedp.Navigate(base+"/console/account"), chromedp.WaitVisible(chromedp.ID("new_password")))
 	shoot(alice, "account", 1200)
 }
+
+// unlabeledFields counts the visible form fields without a label.
+const unlabeledFields = `[...document.querySelectorAll("input:not([type=hidden]), select, textarea")].filter(e => e.labels.length === 0).length`
