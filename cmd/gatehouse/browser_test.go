@@ -201,3 +201,18 @@ func (tb *tab) back(t *testing.T) {
 		}
 	}
 }
+
+// loads runs act, a click that opens another page, and waits until that
+// page has loaded (waiting for an element could match the page before).
+func loads(act chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		loaded := chromedp.Events(ctx, page.LoadEventFired)
+		if _, err := act(ctx, t); err != nil {
+			return chromedp.Void{}, err
+		}
+		for _, err := range loaded {
+			return chromedp.Void{}, err
+		}
+		return chromedp.Void{}, ctx.Err()
+	}
+}

@@ -37,7 +37,7 @@ func signIn(t *testing.T, tb *tab, base, email, password string) {
 		chromedp.WaitVisible(chromedp.ID("email")),
 		chromedp.SendKeys(chromedp.ID("email"), email),
 		chromedp.SendKeys(chromedp.ID("password"), password),
-		chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
+		loads(chromedp.Click(chromedp.CSS(`main form button[type="submit"]`))),
 		chromedp.WaitVisible(chromedp.CSS(`a[href="/console/keys/new"]`)),
 	)
 }
@@ -57,7 +57,7 @@ func createKeyInPage(t *testing.T, tb *tab, name, description, role, days string
 	if days != "" {
 		steps = append(steps, chromedp.SendKeys(chromedp.ID("expires_in_days"), days))
 	}
-	steps = append(steps, chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
+	steps = append(steps, loads(chromedp.Click(chromedp.CSS(`main form button[type="submit"]`))),
 		chromedp.WaitVisible(chromedp.ID("new-key")))
 	tb.do(t, steps...)
 	key := tb.value(t, "#new-key")
@@ -87,7 +87,7 @@ func TestConsoleKeyFlow(t *testing.T) {
 	tb.grantClipboard(t, base)
 	signIn(t, tb, base, flowEmail, flowPassword)
 
-	tb.do(t, chromedp.Click(chromedp.CSS(`a[href="/console/keys/new"]`)))
+	tb.do(t, loads(chromedp.Click(chromedp.CSS(`a[href="/console/keys/new"]`))))
 	key := createKeyInPage(t, tb, "billing worker", "nightly invoices", "editor", "30")
 	assert.Contains(t, tb.text(t, ".facts"), "role editor")
 
@@ -114,11 +114,11 @@ func TestConsoleKeyFlow(t *testing.T) {
 
 	// Rename it.
 	tb.do(t,
-		chromedp.Click(chromedp.CSS("a.key-name")),
+		loads(chromedp.Click(chromedp.CSS("a.key-name"))),
 		chromedp.WaitVisible(chromedp.ID("name")),
 		chromedp.Clear(chromedp.ID("name")),
 		chromedp.SendKeys(chromedp.ID("name"), "invoice worker"),
-		chromedp.Click(chromedp.CSS("main section.card form button.primary")),
+		loads(chromedp.Click(chromedp.CSS("main section.card form button.primary"))),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
 	assert.Equal(t, "invoice worker", tb.text(t, "main h1"))
@@ -126,7 +126,7 @@ func TestConsoleKeyFlow(t *testing.T) {
 	// It works, until it is revoked in the page (after the confirmation).
 	assert.Equal(t, http.StatusOK, apiStatus(t, base, key))
 	tb.do(t,
-		chromedp.Click(chromedp.CSS(".danger-zone button")),
+		loads(chromedp.Click(chromedp.CSS(".danger-zone button"))),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
 	assert.Contains(t, tb.text(t, ".flash"), "revoked")
@@ -152,7 +152,7 @@ func TestConsoleSecurity(t *testing.T) {
 		assert.Equal(t, xss, tb.text(t, "a.key-name"))
 		assert.Equal(t, xss, tb.text(t, "span.desc"))
 		assert.Zero(t, eval[int](t, tb, "document.querySelectorAll('img').length"), "no img element from the name")
-		tb.do(t, chromedp.Click(chromedp.CSS("a.key-name")), chromedp.WaitVisible(chromedp.ID("name")))
+		tb.do(t, loads(chromedp.Click(chromedp.CSS("a.key-name"))), chromedp.WaitVisible(chromedp.ID("name")))
 		assert.Equal(t, xss, tb.text(t, "main h1"))
 		assert.Equal(t, xss, tb.value(t, "#name"))
 		assert.Zero(t, eval[int](t, tb, "document.querySelectorAll('img').length"))
@@ -163,7 +163,7 @@ func TestConsoleSecurity(t *testing.T) {
 		tb.do(t, chromedp.Navigate(base+"/console/keys/new"))
 		key := createKeyInPage(t, tb, "history test", "", "viewer", "")
 		tb.do(t,
-			chromedp.Click(chromedp.CSS(`nav a[href="/console/account"]`)),
+			loads(chromedp.Click(chromedp.CSS(`nav a[href="/console/account"]`))),
 			chromedp.WaitVisible(chromedp.ID("new_password")),
 		)
 		tb.back(t)
@@ -183,7 +183,7 @@ func TestConsoleSecurity(t *testing.T) {
 <input name="role" value="admin"><button id="go" type="submit">Win a prize</button></form>`)
 		tb.do(t,
 			chromedp.Navigate(evil),
-			chromedp.Click(chromedp.ID("go")),
+			loads(chromedp.Click(chromedp.ID("go"))),
 			chromedp.WaitVisible(chromedp.CSS("main h1")),
 		)
 		assert.Equal(t, "Request refused", tb.text(t, "main h1"))
@@ -207,14 +207,14 @@ func TestConsoleOrganizations(t *testing.T) {
 	// The link's GET only shows a button: the token is spent by the POST.
 	root.do(t, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`main form button`)))
 	root.do(t, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`main form button`)))
-	root.do(t, chromedp.Click(chromedp.CSS(`main form button`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	root.do(t, loads(chromedp.Click(chromedp.CSS(`main form button`))), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	assert.Contains(t, root.text(t, ".flash"), "Welcome")
 	loc, err := chromedp.Run(root.ctx, chromedp.Location())
 	require.NoError(t, err)
 	assert.NotContains(t, loc, "token")
 	// Used once: never again.
 	other := newTab(t)
-	other.do(t, chromedp.Navigate(link), chromedp.Click(chromedp.CSS(`main form button`)),
+	other.do(t, chromedp.Navigate(link), loads(chromedp.Click(chromedp.CSS(`main form button`))),
 		chromedp.WaitVisible(chromedp.CSS("main p.eyebrow")))
 	assert.Equal(t, "This sign-in link does not work", other.text(t, "main h1"))
 
@@ -224,12 +224,12 @@ func TestConsoleOrganizations(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("org-name")),
 			chromedp.SendKeys(chromedp.ID("org-name"), o.name),
 			chromedp.SendKeys(chromedp.ID("org-id"), o.id),
-			chromedp.Click(chromedp.CSS(`form[action="/console/orgs"] button`)),
+			loads(chromedp.Click(chromedp.CSS(`form[action="/console/orgs"] button`))),
 			chromedp.WaitVisible(chromedp.ID("member-email")),
 			chromedp.SendKeys(chromedp.ID("member-email"), o.admin),
 			chromedp.SetValue(chromedp.ID("member-level"), "org_admin"),
 			chromedp.SendKeys(chromedp.ID("member-password"), flowPassword),
-			chromedp.Click(chromedp.CSS(`form[action$="/members"] button`)),
+			loads(chromedp.Click(chromedp.CSS(`form[action$="/members"] button`))),
 			chromedp.WaitVisible(chromedp.CSS(".flash")),
 		)
 		assert.Contains(t, root.text(t, "table.members"), o.admin)
@@ -238,15 +238,15 @@ func TestConsoleOrganizations(t *testing.T) {
 	alice := newTab(t)
 	signIn(t, alice, base, "alice@acme.example", flowPassword)
 	alice.do(t,
-		chromedp.Click(chromedp.CSS(`nav a[href="/console/orgs/acme"]`)),
+		loads(chromedp.Click(chromedp.CSS(`nav a[href="/console/orgs/acme"]`))),
 		chromedp.WaitVisible(chromedp.ID("member-email")),
 		chromedp.SendKeys(chromedp.ID("member-email"), "carol@acme.example"),
 		chromedp.SendKeys(chromedp.ID("member-name"), "Carol"),
-		chromedp.Click(chromedp.CSS(`form[action$="/members"] button`)),
+		loads(chromedp.Click(chromedp.CSS(`form[action$="/members"] button`))),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
 	assert.Contains(t, alice.text(t, "table.members"), "Carol")
-	alice.do(t, chromedp.Click(chromedp.Search(`//a[contains(., "Create a key for Carol")]`)))
+	alice.do(t, loads(chromedp.Click(chromedp.Search(`//a[contains(., "Create a key for Carol")]`))))
 	carolKey := createKeyInPage(t, alice, "carol's laptop", "", "viewer", "")
 	assert.Equal(t, http.StatusOK, apiStatus(t, base, carolKey))
 	alice.do(t, chromedp.Navigate(base+"/console/keys?view=org"), chromedp.WaitVisible(chromedp.CSS("table.keys")))
@@ -270,7 +270,7 @@ func TestConsoleOrganizations(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("max_lifetime_days")),
 			chromedp.Click(chromedp.ID("require_expiry")),
 			chromedp.SendKeys(chromedp.ID("max_lifetime_days"), "90"),
-			chromedp.Click(chromedp.CSS("main form button.primary")),
+			loads(chromedp.Click(chromedp.CSS("main form button.primary"))),
 			chromedp.WaitVisible(chromedp.CSS(".flash")),
 		)
 		assert.Equal(t, "90", alice.value(t, "#max_lifetime_days"))
@@ -283,7 +283,7 @@ func TestConsoleOrganizations(t *testing.T) {
 			if days != "" {
 				steps = append(steps, chromedp.SendKeys(chromedp.ID("expires_in_days"), days))
 			}
-			steps = append(steps, chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
+			steps = append(steps, loads(chromedp.Click(chromedp.CSS(`main form button[type="submit"]`))),
 				chromedp.WaitVisible(chromedp.ID("expires-error")))
 			alice.do(t, steps...)
 			msg := alice.text(t, ".field.invalid #expires-error")

@@ -46,14 +46,14 @@ func TestConsoleScreenshots(t *testing.T) {
 	root := newTab(t)
 	root.do(t, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`main form button`)))
 	shoot(root, "sign-in-link", 1200)
-	root.do(t, chromedp.Click(chromedp.CSS(`main form button`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	root.do(t, loads(chromedp.Click(chromedp.CSS(`main form button`))), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	for _, o := range []struct{ id, name string }{{"acme", "Acme Corp"}, {"globex", "Globex"}} {
 		root.do(t,
 			chromedp.Navigate(base+"/console/orgs"),
 			chromedp.WaitVisible(chromedp.ID("org-name")),
 			chromedp.SendKeys(chromedp.ID("org-name"), o.name),
 			chromedp.SendKeys(chromedp.ID("org-id"), o.id),
-			chromedp.Click(chromedp.CSS(`form[action="/console/orgs"] button`)),
+			loads(chromedp.Click(chromedp.CSS(`form[action="/console/orgs"] button`))),
 			chromedp.WaitVisible(chromedp.ID("member-email")),
 		)
 	}
@@ -72,7 +72,7 @@ func TestConsoleScreenshots(t *testing.T) {
 		if m.level == "org_admin" {
 			steps = append(steps, chromedp.SendKeys(chromedp.ID("member-password"), flowPassword))
 		}
-		steps = append(steps, chromedp.Click(chromedp.CSS(`form[action$="/members"] button`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
+		steps = append(steps, loads(chromedp.Click(chromedp.CSS(`form[action$="/members"] button`))), chromedp.WaitVisible(chromedp.CSS(".flash")))
 		root.do(t, steps...)
 	}
 	root.do(t, chromedp.Navigate(base+"/console/orgs"), chromedp.WaitVisible(chromedp.CSS("table")))
@@ -93,8 +93,8 @@ func TestConsoleScreenshots(t *testing.T) {
 	}
 	alice.do(t,
 		chromedp.Navigate(base+"/console/keys"), chromedp.WaitVisible(chromedp.CSS("table.keys")),
-		chromedp.Click(chromedp.Search(`//a[contains(., "old integration")]`)), chromedp.WaitVisible(chromedp.CSS(".danger-zone")),
-		chromedp.Click(chromedp.CSS(".danger-zone button")), chromedp.WaitVisible(chromedp.CSS(".flash")),
+		loads(chromedp.Click(chromedp.Search(`//a[contains(., "old integration")]`))), chromedp.WaitVisible(chromedp.CSS(".danger-zone")),
+		loads(chromedp.Click(chromedp.CSS(".danger-zone button"))), chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
 	alice.do(t,
 		chromedp.Navigate(base+"/console/orgs/acme/policy"),
@@ -102,7 +102,7 @@ func TestConsoleScreenshots(t *testing.T) {
 		chromedp.Click(chromedp.ID("require_expiry")),
 		chromedp.SendKeys(chromedp.ID("max_lifetime_days"), "90"),
 		chromedp.SendKeys(chromedp.ID("default_lifetime_days"), "30"),
-		chromedp.Click(chromedp.CSS("main form button.primary")),
+		loads(chromedp.Click(chromedp.CSS("main form button.primary"))),
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
 	shoot(alice, "policy", 1200)
@@ -111,19 +111,19 @@ func TestConsoleScreenshots(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("description"), "Nightly invoice run"),
 		chromedp.SetValue(chromedp.ID("role"), "editor"),
 		chromedp.SendKeys(chromedp.ID("expires_in_days"), "120"),
-		chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)),
+		loads(chromedp.Click(chromedp.CSS(`main form button[type="submit"]`))),
 		chromedp.WaitVisible(chromedp.ID("expires-error")))
 	shoot(alice, "create-error", 1200)
 	alice.do(t, chromedp.Clear(chromedp.ID("expires_in_days")), chromedp.SendKeys(chromedp.ID("expires_in_days"), "30"))
 	shoot(alice, "create", 1200)
-	alice.do(t, chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)), chromedp.WaitVisible(chromedp.ID("new-key")))
+	alice.do(t, loads(chromedp.Click(chromedp.CSS(`main form button[type="submit"]`))), chromedp.WaitVisible(chromedp.ID("new-key")))
 	shoot(alice, "shown-once", 1200)
 	shoot(alice, "shown-once-375", 375)
 
 	alice.do(t, chromedp.Navigate(base+"/console/keys?view=org"), chromedp.WaitVisible(chromedp.CSS("table.keys")))
 	shoot(alice, "keys", 1200)
 	shoot(alice, "keys-375", 375)
-	alice.do(t, chromedp.Click(chromedp.Search(`//a[contains(., "staging smoke tests")]`)), chromedp.WaitVisible(chromedp.CSS(".danger-zone")))
+	alice.do(t, loads(chromedp.Click(chromedp.Search(`//a[contains(., "staging smoke tests")]`))), chromedp.WaitVisible(chromedp.CSS(".danger-zone")))
 	shoot(alice, "key", 1200)
 	alice.do(t, chromedp.Navigate(base+"/console/orgs/acme"), chromedp.WaitVisible(chromedp.CSS("table.members")))
 	shoot(alice, "members", 1200)
