@@ -26,6 +26,7 @@ func consoleServer(t *testing.T) (base, stdout string) {
 	code, _, stderr := cliStdin(t, vars, flowPassword+"\n", "users", "create", "--email", flowEmail, "--password-stdin")
 	require.Equal(t, 0, code, stderr)
 	i := startInstance(t, vars)
+	require.Contains(t, i.stderr.String(), "console="+i.base+"/console/", "serve prints the console's URL")
 	return i.base, i.stdout.String()
 }
 
@@ -246,6 +247,17 @@ func TestConsoleOrganizations(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
 	assert.Contains(t, alice.text(t, "table.members"), "Carol")
+
+	// A member whose name is HTML is shown as text.
+	const xss = `<img src=x onerror=alert(1)>`
+	alice.do(t,
+		chromedp.SendKeys(chromedp.ID("member-email"), "mallory@acme.example"),
+		chromedp.SendKeys(chromedp.ID("member-name"), xss),
+		loads(chromedp.Click(chromedp.CSS(`form[action$="/members"] button`))),
+	)
+	assert.Contains(t, alice.text(t, "table.members"), xss)
+	assert.Zero(t, eval[int](t, alice, "document.querySelectorAll('img').length"))
+	assert.Empty(t, alice.seenDialogs())
 	alice.do(t, loads(chromedp.Click(chromedp.Search(`//a[contains(., "Create a key for Carol")]`))))
 	carolKey := createKeyInPage(t, alice, "carol's laptop", "", "viewer", "")
 	assert.Equal(t, http.StatusOK, apiStatus(t, base, carolKey))
