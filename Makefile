@@ -3,7 +3,7 @@ MODULES := . ginauth grpcauth otelauth examples benchmarks
 GO ?= go
 FUZZTIME ?= 5m
 
-.PHONY: test vet unit allocs fuzz-smoke fuzz bench tidy lint vulncheck load
+.PHONY: test vet unit allocs fuzz-smoke fuzz bench tidy lint vulncheck load screenshots
 
 test: vet unit allocs fuzz-smoke
 
@@ -52,3 +52,8 @@ LOADSECS ?= 4
 LOADROUNDS ?= 5
 load:
 	@scripts/load.sh $(LOADSECS) $(LOADROUNDS)
+
+# PNGs of the console's pages (docs/console-*.png), taken by the browser
+# test in headless Chromium (apt-get install chromium) with sample data.
+screenshots:
+	GATEHOUSE_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run '^TestConsoleScreenshots$$' ./cmd/gatehouse

@@ -230,40 +230,17 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		h.badBody(w, err, "email and password")
 		return
 	}
-	if len(b.Password) > MaxPasswordLength {
+	p, err := h.SignIn(r.Context(), w, r, b.Email, b.Password)
+	switch {
+	case errors.Is(err, ErrPasswordLength):
 		problem(w, http.StatusBadRequest, "password_too_long",
 			"The password is longer than "+strconv.Itoa(MaxPasswordLength)+" bytes", nil)
 		return
-	}
-	ctx := r.Context()
-	email := store.NormalizeEmail(b.Email)
-	if err := h.attempt(ctx, r, email); err != nil {
-		h.onError(w, r, err)
-		return
-	}
-	u, err := h.users.UserByEmail(ctx, email)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		u = nil
 	case err != nil:
-		h.onError(w, r, gatehouse.Unavailable(err))
-		return
-	}
-	rehash, ok := h.check(u, b.Password)
-	if !ok {
-		h.onError(w, r, errBadLogin)
-		return
-	}
-	h.succeeded(ctx, r, email)
-	if rehash {
-		h.rehash(ctx, u, b.Password)
-	}
-	s, err := h.m.Renew(ctx, w, r, u, h.scopes(u))
-	if err != nil {
 		h.onError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, principalJSONOf(h.m.principal(s)))
+	writeJSON(w, http.StatusOK, principalJSONOf(p))
 }
 
 // check verifies password against u's hash, doing the same argon2id work

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/admin"
 	"github.com/gatehouse-go/gatehouse/apikey"
+	"github.com/gatehouse-go/gatehouse/console"
 	"github.com/gatehouse-go/gatehouse/jwtauth"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/observe"
@@ -173,7 +174,8 @@ func serve(ctx context.Context, args []string, e env) error {
 	if opts.upstream != nil {
 		mode = "proxy to " + opts.upstream.Redacted()
 	}
-	log.Info("serving", "addr", "http://"+bound, "mode", mode, "db", a.db.Dialect(), "login", "http://"+bound+"/api/auth/login",
+	log.Info("serving", "addr", "http://"+bound, "mode", mode, "db", a.db.Dialect(), "console", "http://"+bound+consolePrefix+"/",
+		"login", "http://"+bound+"/api/auth/login",
 		"forward_auth", opts.forwardAuth(bound),
 		"basic", *basic, "rate_limit", *rate, "key_rate_limit", *keyRate, "limits_in", opts.limitsIn(),
 		"store_timeout", *storeTimeout, "stale_if_unavailable", *staleOK, "leaked_keys", leak.describe(bound))
@@ -200,6 +202,9 @@ func serve(ctx context.Context, args []string, e env) error {
 func logErr(log *slog.Logger, what string) func(error) {
 	return func(err error) { log.Error(what+" failed", "err", err) }
 }
+
+// consolePrefix is where serve mounts the web console.
+const consolePrefix = "/console"
 
 // bootstrapKeyID is the ID of the bootstrap admin key: fixed, so that of
 // several instances starting together on an empty database exactly one
@@ -241,6 +246,17 @@ An admin key was created (%s). It is shown once; store it now:
   curl -H "Authorization: Bearer $KEY" http://%s/api/projects
 
 `, rec.ID, key, addr)
+	// A single-use link that signs the bootstrap admin in to the console,
+	// valid for 15 minutes; only its digest is stored.
+	link, err := console.IssueSignInLink(ctx, a.db, consolePrefix, "admin", time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, `Sign in to the console with this single-use link (it works once, for 15 minutes):
+
+  http://%s%s
+
+`, addr, link)
 	return nil
 }
 
@@ -409,7 +425,13 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	if err != nil {
 		return nil, err
 	}
+	// The web console, on the login handler's sessions and throttles.
+	con, err := console.New(mgr, login, console.Config{Prefix: consolePrefix, SignInTokens: a.db, Logger: log})
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
+	mux.Handle(consolePrefix+"/", middleware.Timeout(opts.storeTimeout)(con))
 	mux.Handle("/api/auth/api-keys", mgmt)
 	mux.Handle("/api/auth/api-keys/", mgmt)
 	if err := mountHooks(mux, a, mgr, m, log, opts); err != nil {
