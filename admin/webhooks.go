@@ -117,13 +117,12 @@ func (w *Webhooks) Enable(ctx context.Context, by, id string) (*store.WebhookEnd
 	if err != nil {
 		return nil, false, storeError(err)
 	}
+	if enabled {
+		w.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse.webhook.enabled", slog.String("endpoint_id", id), slog.String("actor_id", by))
+	}
 	e, err := w.store.WebhookEndpoint(ctx, id)
 	if err != nil {
 		return nil, false, storeError(err)
-	}
-	if enabled {
-		w.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse.webhook.enabled", slog.String("endpoint_id", id),
-			slog.String("url", redactURL(e.URL)), slog.String("actor_id", by))
 	}
 	return e, enabled, nil
 }
