@@ -17,8 +17,9 @@ var EventTypes = []string{EventKeyCreated, EventKeyUpdated, EventKeyRotated, Eve
 
 // WebhookConfig holds the optional settings of [NewWebhooks].
 type WebhookConfig struct {
-	// Logger receives the audit events gatehouse.webhook.added and
-	// gatehouse.webhook.removed. Default slog.Default().
+	// Logger receives the audit events gatehouse.webhook.added,
+	// gatehouse.webhook.removed and gatehouse.webhook.enabled. Default
+	// slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -103,6 +104,27 @@ func (w *Webhooks) Remove(ctx context.Context, by, id string) error {
 	}
 	w.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse.webhook.removed", slog.String("endpoint_id", id), slog.String("actor_id", by))
 	return nil
+}
+
+// Enable enables an endpoint that the dispatcher disabled, keeping its
+// secret, and resets its consecutive failures; it returns the endpoint
+// and whether this call enabled it (false: it was not disabled, and
+// nothing changed). Its pending deliveries are sent when due; failed ones
+// stay failed, and events emitted while it was disabled never reach it.
+// [ErrNotFound] when there is no such endpoint. by is who enables it.
+func (w *Webhooks) Enable(ctx context.Context, by, id string) (*store.WebhookEndpoint, bool, error) {
+	enabled, err := w.store.EnableWebhookEndpoint(ctx, id)
+	if err != nil {
+		return nil, false, storeError(err)
+	}
+	if enabled {
+		w.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse.webhook.enabled", slog.String("endpoint_id", id), slog.String("actor_id", by))
+	}
+	e, err := w.store.WebhookEndpoint(ctx, id)
+	if err != nil {
+		return nil, false, storeError(err)
+	}
+	return e, enabled, nil
 }
 
 // Deliveries returns a page of the endpoint's deliveries, newest first,

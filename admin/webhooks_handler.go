@@ -18,6 +18,7 @@ import (
 //	GET    {prefix}                       list: {"webhooks": [...]}, never a secret
 //	POST   {prefix}                       {"url": "https://...", "events": ["key.revoked"]}; 201 {"secret": "whsec_...", "webhook": {...}}: the secret is shown this once
 //	DELETE {prefix}/{id}                  remove, with its deliveries; 204
+//	POST   {prefix}/{id}/enable           enable one the dispatcher disabled (same secret, failures reset); 200 {...}, the endpoint, never its secret
 //	GET    {prefix}/{id}/deliveries       ?before= &limit=: {"deliveries": [...], "next": "..."}, newest first
 //
 // cfg.Prefix defaults to "/api/auth/webhooks"; the other settings are
@@ -44,6 +45,7 @@ func NewWebhookHandler(w *Webhooks, m *Manager, mw *middleware.Middleware, cfg H
 	mux.HandleFunc("GET "+p, h.guard(h.list))
 	mux.HandleFunc("POST "+p, h.guard(h.add))
 	mux.HandleFunc("DELETE "+p+"/{id}", h.guard(h.remove))
+	mux.HandleFunc("POST "+p+"/{id}/enable", h.guard(h.enable))
 	mux.HandleFunc("GET "+p+"/{id}/deliveries", h.guard(h.deliveries))
 	mux.HandleFunc(p, h.notAllowed)
 	mux.HandleFunc(p+"/", h.notAllowed)
@@ -117,6 +119,15 @@ func (h *webhookHandler) remove(w http.ResponseWriter, r *http.Request, a Actor)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *webhookHandler) enable(w http.ResponseWriter, r *http.Request, a Actor) {
+	e, _, err := h.w.Enable(r.Context(), a.ID, r.PathValue("id"))
+	if err != nil {
+		h.failWebhook(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, WebhookToJSON(e))
 }
 
 func (h *webhookHandler) deliveries(w http.ResponseWriter, r *http.Request, _ Actor) {

@@ -2,10 +2,12 @@ package admin_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,8 +21,15 @@ const hooksPath = "/api/auth/webhooks"
 // webhookEnv is newEnv with the webhooks API on its own server.
 func webhookEnv(t *testing.T) (*env, *store.MemoryWebhooks, *httptest.Server) {
 	t.Helper()
-	e := newEnv(t, envConfig{})
 	s := store.NewMemoryWebhooks()
+	e, srv := webhookEnvWith(t, s)
+	return e, s, srv
+}
+
+// webhookEnvWith is webhookEnv over the webhook store s.
+func webhookEnvWith(t *testing.T, s store.WebhookStore) (*env, *httptest.Server) {
+	t.Helper()
+	e := newEnv(t, envConfig{})
 	w, err := admin.NewWebhooks(s, admin.WebhookConfig{Logger: slogJSON(e.logs), Now: e.clock.Now})
 	require.NoError(t, err)
 	h, err := admin.NewWebhookHandler(w, e.mgr, e.mw, admin.HandlerConfig{})
@@ -28,7 +37,7 @@ func webhookEnv(t *testing.T) (*env, *store.MemoryWebhooks, *httptest.Server) {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	e.srv = srv // e.do now talks to the webhooks API
-	return e, s, srv
+	return e, srv
 }
 
 func TestWebhookAPI(t *testing.T) {
@@ -70,6 +79,73 @@ func TestWebhookAPI(t *testing.T) {
 	assert.Contains(t, e.logs.String(), "gatehouse.webhook.removed")
 }
 
+// TestWebhookAPIEnable: an endpoint the dispatcher disabled is enabled
+// again through the API, with its secret unchanged and never shown, its
+// failures reset, and one audit event; enabling it again changes nothing.
+func TestWebhookAPIEnable(t *testing.T) {
+	ctx := context.Background()
+	e, s, _ := webhookEnv(t)
+	admin := e.boot[sam]
+	res := requireStatus(t, e.do(t, "POST", hooksPath, admin, map[string]any{"url": "https://hooks.example.com/in?token=abc"}), http.StatusCreated)
+	secret := res["secret"].(string)
+	id := res["webhook"].(map[string]any)["id"].(string)
+	_, err := s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_1", Type: "key.revoked", Payload: []byte(`{}`), At: t0})
+	require.NoError(t, err)
+	ds, err := s.ClaimWebhookDeliveries(ctx, t0, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[0].ID, LeaseToken: ds[0].LeaseToken, At: t0,
+		Status: 500, Error: "status 500", NextAt: t0.Add(time.Minute)})
+	require.NoError(t, err)
+	_, err = s.DisableWebhookEndpoint(ctx, id, t0, "1 consecutive failed attempts")
+	require.NoError(t, err)
+	list := requireStatus(t, e.do(t, "GET", hooksPath, admin, nil), http.StatusOK)
+	assert.Equal(t, "disabled", list["webhooks"].([]any)[0].(map[string]any)["status"])
+
+	for i, tt := range []struct {
+		name string
+		logs int
+	}{{"disabled: enabled", 1}, {"enabled: nothing changes", 1}} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do(t, "POST", hooksPath+"/"+id+"/enable", admin, nil)
+			hook := requireStatus(t, r, http.StatusOK)
+			assert.Equal(t, id, hook["id"])
+			assert.Equal(t, "enabled", hook["status"])
+			assert.Equal(t, float64(0), hook["consecutive_failures"])
+			assert.Nil(t, hook["disabled_at"])
+			assert.NotContains(t, hook, "disabled_reason")
+			assert.NotContains(t, hook, "secret")
+			assert.NotContains(t, string(r.body), secret, "never the secret")
+			assert.Equal(t, tt.logs, strings.Count(e.logs.String(), "gatehouse.webhook.enabled"), "call %d", i+1)
+		})
+	}
+	stored, err := s.WebhookEndpoint(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, secret, stored.Secret, "the secret is kept")
+	d, err := s.ClaimWebhookDeliveries(ctx, t0.Add(time.Minute), time.Minute, 10)
+	require.NoError(t, err)
+	assert.Len(t, d, 1, "the pending delivery is due again")
+	logs := e.logs.String()
+	assert.Contains(t, logs, `"actor_id":"`+sam+`"`)
+	assert.NotContains(t, logs, secret, "never logged")
+	assert.NotContains(t, logs, "token=abc", "the URL's query is not logged")
+}
+
+// failingEnable is a webhook store whose EnableWebhookEndpoint fails with
+// an internal error.
+type failingEnable struct{ *store.MemoryWebhooks }
+
+func (failingEnable) EnableWebhookEndpoint(context.Context, string) (bool, error) {
+	return false, errors.New("dial tcp 10.1.2.3:5432: connection refused")
+}
+
+func TestWebhookAPIEnableStoreDown(t *testing.T) {
+	e, _ := webhookEnvWith(t, failingEnable{store.NewMemoryWebhooks()})
+	r := e.do(t, "POST", hooksPath+"/whe_x/enable", e.boot[sam], nil)
+	assertProblem(t, r, http.StatusServiceUnavailable, "unavailable")
+	assert.NotContains(t, string(r.body), "10.1.2.3", "no internal error in the body")
+}
+
 func TestWebhookAPIRefusals(t *testing.T) {
 	e, _, _ := webhookEnv(t)
 	tests := []struct {
@@ -91,6 +167,11 @@ func TestWebhookAPIRefusals(t *testing.T) {
 		{"not JSON", "POST", hooksPath, e.boot[sam], "url=x", 400, "malformed_body"},
 		{"bad limit", "GET", hooksPath + "/whe_x/deliveries?limit=0", e.boot[sam], nil, 422, "invalid_body"},
 		{"missing endpoint", "DELETE", hooksPath + "/whe_missing", e.boot[sam], nil, 404, "not_found"},
+		{"enable: missing endpoint", "POST", hooksPath + "/whe_missing/enable", e.boot[sam], nil, 404, "not_found"},
+		{"enable: no credentials", "POST", hooksPath + "/whe_missing/enable", "", nil, 401, "unauthenticated"},
+		{"enable: org admin", "POST", hooksPath + "/whe_missing/enable", e.boot[olga], nil, 403, "forbidden"},
+		{"enable: member with the admin scope", "POST", hooksPath + "/whe_missing/enable", e.boot[mallory], nil, 403, "forbidden"},
+		{"enable: GET", "GET", hooksPath + "/whe_missing/enable", e.boot[sam], nil, 405, "method_not_allowed"},
 		{"method", "PUT", hooksPath, e.boot[sam], nil, 405, "method_not_allowed"},
 	}
 	for _, tt := range tests {

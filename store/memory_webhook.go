@@ -103,6 +103,24 @@ func (m *MemoryWebhooks) DisableWebhookEndpoint(ctx context.Context, id string, 
 	return true, nil
 }
 
+// EnableWebhookEndpoint implements [WebhookStore].
+func (m *MemoryWebhooks) EnableWebhookEndpoint(ctx context.Context, id string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.endpoints[id]
+	if !ok {
+		return false, ErrNotFound
+	}
+	if e.DisabledAt.IsZero() {
+		return false, nil
+	}
+	e.DisabledAt, e.DisabledReason, e.Failures = time.Time{}, "", 0
+	return true, nil
+}
+
 // EnqueueWebhookEvent implements [WebhookStore].
 func (m *MemoryWebhooks) EnqueueWebhookEvent(ctx context.Context, ev WebhookEvent) (int, error) {
 	if err := ctx.Err(); err != nil {

@@ -109,6 +109,14 @@ type WebhookStore interface {
 	// DisableWebhookEndpoint marks the endpoint disabled at t, and
 	// reports whether this call disabled it (false: it already was).
 	DisableWebhookEndpoint(ctx context.Context, id string, t time.Time, reason string) (bool, error)
+	// EnableWebhookEndpoint undoes DisableWebhookEndpoint: it clears
+	// DisabledAt and DisabledReason and resets Failures to zero, and
+	// reports whether this call enabled it (false: it was not disabled,
+	// and nothing changed). ErrNotFound when there is no such endpoint.
+	// The endpoint's pending deliveries are claimed again when due;
+	// failed ones stay failed, and events enqueued while it was disabled
+	// never reached it.
+	EnableWebhookEndpoint(ctx context.Context, id string) (bool, error)
 
 	// EnqueueWebhookEvent durably adds one pending delivery of ev, due
 	// at ev.At, for every enabled endpoint that wants ev.Type, in one

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -23,6 +24,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-go/gatehouse/internal/testdb"
+	"github.com/gatehouse-go/gatehouse/store"
+	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 	"github.com/gatehouse-go/gatehouse/webhook"
 )
 
@@ -133,6 +136,12 @@ func TestServeWebhooks(t *testing.T) {
 	assert.Equal(t, 2, strings.Count(body, `"status":"delivered"`), body)
 	code, body, _ = call(t, "GET", inst.base+"/api/auth/webhooks", "", "")
 	assert.Equal(t, http.StatusUnauthorized, code, body)
+	code, body, _ = call(t, "POST", inst.base+"/api/auth/webhooks/"+id+"/enable", admin, "")
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Contains(t, body, `"status":"enabled"`)
+	assert.NotContains(t, body, "whsec_")
+	code, body, _ = call(t, "POST", inst.base+"/api/auth/webhooks/whe_missing/enable", admin, "")
+	assert.Equal(t, http.StatusNotFound, code, body)
 
 	// The CLI's own key changes are queued too, and the server delivers them.
 	code, _, stderr = cli(t, vars, "keys", "create", "--name", "from-cli", "--scopes", "read")
@@ -154,6 +163,66 @@ func TestServeWebhooks(t *testing.T) {
 	for wid, n := range rec.receipts {
 		assert.Equal(t, 1, n, "message %s received once", wid)
 	}
+}
+
+// TestWebhooksEnable: an endpoint disabled after failing is enabled again
+// with the CLI, keeping its secret, its failures reset and its pending
+// delivery due again.
+func TestWebhooksEnable(t *testing.T) {
+	ctx := context.Background()
+	dsn := filepath.Join(t.TempDir(), "gatehouse.db")
+	vars := map[string]string{"GATEHOUSE_DSN": dsn}
+	code, secret, stderr := cli(t, vars, "webhooks", "add", "--url", "https://hooks.example.com/in")
+	require.Equal(t, 0, code, stderr)
+	id := strings.Fields(strings.TrimPrefix(stderr, "added webhook "))[0]
+	db, err := sqlstore.Open(ctx, dsn, sqlstore.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	now := time.Now()
+	_, err = db.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_1", Type: "key.revoked", Payload: []byte(`{}`), At: now})
+	require.NoError(t, err)
+	ds, err := db.ClaimWebhookDeliveries(ctx, now, time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	_, err = db.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[0].ID, LeaseToken: ds[0].LeaseToken, At: now,
+		Status: 500, Error: "status 500", NextAt: now})
+	require.NoError(t, err)
+	_, err = db.DisableWebhookEndpoint(ctx, id, now, "1 consecutive failed attempts")
+	require.NoError(t, err)
+	code, out, stderr := cli(t, vars, "webhooks", "list")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "disabled (1 consecutive failed attempts)")
+
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"disabled", []string{id}, 0, "enabled webhook " + id},
+		{"already enabled", []string{id}, 0, "was not disabled"},
+		{"missing", []string{"whe_missing"}, 1, `no webhook with ID "whe_missing"`},
+		{"no ID", nil, 2, "webhook ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, stderr := cli(t, vars, append([]string{"webhooks", "enable"}, tt.args...)...)
+			assert.Equal(t, tt.code, code, stderr)
+			assert.Contains(t, stderr, tt.stderr)
+			assert.Empty(t, out)
+		})
+	}
+	code, out, stderr = cli(t, vars, "webhooks", "list")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, out, "enabled")
+	assert.NotContains(t, out, "disabled")
+	e, err := db.WebhookEndpoint(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, strings.TrimSpace(secret), e.Secret, "the same secret")
+	assert.Zero(t, e.Failures)
+	ds, err = db.ClaimWebhookDeliveries(ctx, now, time.Minute, 10)
+	require.NoError(t, err)
+	assert.Len(t, ds, 1, "the pending delivery is due again")
 }
 
 // leakReporter is a fake GitHub secret scanning: a P-256 key published as

@@ -71,7 +71,7 @@ func commands() []command {
 		{"orgs", "create and list organizations", orgs},
 		{"policy", "get, set and clear an organization's key policy", policy},
 		{"users", "create and list the users who own keys", users},
-		{"webhooks", "add, list and remove webhook endpoints; show deliveries", webhooks},
+		{"webhooks", "add, list, enable and remove webhook endpoints; show deliveries", webhooks},
 		{"pat", "personal access configs: create, list, delete", pat},
 		{"configure", "write a client profile (URI, token or personal access config)", configure},
 		{"whoami", "ask the API who the resolved credentials are", whoami},

@@ -20,6 +20,7 @@ Subcommands:
   add         add an endpoint; prints its signing secret (whsec_...) once on stdout
   list        list endpoints (never their secrets)
   remove      remove an endpoint and its pending deliveries
+  enable      enable an endpoint that was disabled after failing (same secret)
   deliveries  show an endpoint's latest deliveries, newest first
 
 gatehouse serve delivers: key.created, key.updated, key.rotated, key.revoked,
@@ -32,6 +33,7 @@ func webhooks(ctx context.Context, args []string, e env) error {
 		"add":        webhooksAdd,
 		"list":       webhooksList,
 		"remove":     webhooksRemove,
+		"enable":     webhooksEnable,
 		"deliveries": webhooksDeliveries,
 	})
 }
@@ -150,6 +152,38 @@ func webhooksRemove(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "removed webhook %s\n", id)
+	return nil
+}
+
+func webhooksEnable(ctx context.Context, args []string, e env) error {
+	fs := newFlags(e, "webhooks enable", "webhooks enable ID")
+	var d dbFlags
+	d.register(fs)
+	if err := parseFlags(fs, args, "webhook ID"); err != nil {
+		return err
+	}
+	id := fs.Arg(0)
+	a, err := openApp(ctx, d, e)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	w, err := a.webhooks()
+	if err != nil {
+		return err
+	}
+	_, enabled, err := w.Enable(ctx, "cli", id)
+	if err != nil {
+		if errors.Is(err, admin.ErrNotFound) {
+			return fmt.Errorf("no webhook with ID %q", id)
+		}
+		return err
+	}
+	if !enabled {
+		fmt.Fprintf(e.stderr, "webhook %s was not disabled: nothing changed\n", id)
+		return nil
+	}
+	fmt.Fprintf(e.stderr, "enabled webhook %s: its pending deliveries are sent when due\n", id)
 	return nil
 }
 

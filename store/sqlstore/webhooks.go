@@ -113,6 +113,28 @@ func (s *Store) DisableWebhookEndpoint(ctx context.Context, id string, t time.Ti
 	return first, translate("disable webhook endpoint", err)
 }
 
+// EnableWebhookEndpoint implements [store.WebhookStore].
+func (s *Store) EnableWebhookEndpoint(ctx context.Context, id string) (bool, error) {
+	var changed bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE gatehouse_webhook_endpoints SET disabled_at = NULL, disabled_reason = '', failures = 0
+			WHERE id = $1 AND disabled_at IS NOT NULL`, id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if changed = n == 1; changed {
+			return nil
+		}
+		var one int
+		return tx.QueryRowContext(ctx, `SELECT 1 FROM gatehouse_webhook_endpoints WHERE id = $1`, id).Scan(&one)
+	})
+	return changed, translate("enable webhook endpoint", err)
+}
+
 // EnqueueWebhookEvent implements [store.WebhookStore]: the endpoints are
 // read and the deliveries written in one transaction (on PostgreSQL the
 // endpoints are locked FOR SHARE, so that one being deleted waits).

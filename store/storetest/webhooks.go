@@ -80,6 +80,8 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 			assert.NoError(t, s.DeleteWebhookEndpoint(ctx, "whe_missing"))
 			_, err = s.DisableWebhookEndpoint(ctx, "whe_missing", base, "x")
 			assert.ErrorIs(t, err, store.ErrNotFound)
+			_, err = s.EnableWebhookEndpoint(ctx, "whe_missing")
+			assert.ErrorIs(t, err, store.ErrNotFound)
 			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: "whd_missing", LeaseToken: "x", At: base})
 			assert.ErrorIs(t, err, store.ErrNotFound)
 			ds, next, err := s.ListWebhookDeliveries(ctx, "whe_missing", "", 10)
@@ -206,6 +208,84 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 			require.NoError(t, err)
 			assertTime(t, "DisabledAt", base, got.DisabledAt)
 			assert.Equal(t, "20 consecutive failures", got.DisabledReason)
+		}},
+		{"EnableAfterDisable", func(t *testing.T, s store.WebhookStore) {
+			e := endpoint(t, s)
+			for range 2 {
+				_, err := s.EnqueueWebhookEvent(ctx, event("key.created", base))
+				require.NoError(t, err)
+			}
+			ds, err := s.ClaimWebhookDeliveries(ctx, base, time.Minute, 10)
+			require.NoError(t, err)
+			require.Len(t, ds, 2)
+			// One failed for good, one pending; then the endpoint is disabled.
+			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[0].ID, LeaseToken: ds[0].LeaseToken, At: base, Error: "timeout"})
+			require.NoError(t, err)
+			failures, err := s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[1].ID, LeaseToken: ds[1].LeaseToken, At: base,
+				Error: "timeout", NextAt: base.Add(time.Minute)})
+			require.NoError(t, err)
+			require.Equal(t, 2, failures)
+			first, err := s.DisableWebhookEndpoint(ctx, e.ID, base, "2 consecutive failed attempts")
+			require.NoError(t, err)
+			require.True(t, first)
+			claimNone(t, s, base.Add(time.Hour))
+			n, err := s.EnqueueWebhookEvent(ctx, event("key.created", base.Add(time.Hour)))
+			require.NoError(t, err)
+			require.Zero(t, n, "nothing enqueued while disabled")
+
+			enabled, err := s.EnableWebhookEndpoint(ctx, e.ID)
+			require.NoError(t, err)
+			assert.True(t, enabled)
+			got, err := s.WebhookEndpoint(ctx, e.ID)
+			require.NoError(t, err)
+			assert.True(t, got.DisabledAt.IsZero())
+			assert.Empty(t, got.DisabledReason)
+			assert.Zero(t, got.Failures)
+			d := claimOne(t, s, base.Add(time.Hour))
+			assert.Equal(t, ds[1].ID, d.ID, "the pending delivery is claimed again; the failed one is not")
+			assert.Equal(t, 1, d.Attempts)
+
+			enabled, err = s.EnableWebhookEndpoint(ctx, e.ID)
+			require.NoError(t, err)
+			assert.False(t, enabled, "enabling an enabled endpoint changes nothing")
+			n, err = s.EnqueueWebhookEvent(ctx, event("key.created", base.Add(time.Hour)))
+			require.NoError(t, err)
+			assert.Equal(t, 1, n, "enabled endpoints get new events")
+		}},
+		{"EnableResetsFailures", func(t *testing.T, s store.WebhookStore) {
+			const disableAfter = 3
+			e := endpoint(t, s)
+			_, err := s.EnqueueWebhookEvent(ctx, event("key.created", base))
+			require.NoError(t, err)
+			// fail claims the delivery at now and records a failed attempt,
+			// returning the endpoint's consecutive failures.
+			fail := func(now time.Time) int {
+				t.Helper()
+				d := claimOne(t, s, now)
+				failures, err := s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: d.ID, LeaseToken: d.LeaseToken, At: now,
+					Status: 500, Error: "status 500", NextAt: now})
+				require.NoError(t, err)
+				return failures
+			}
+			now := base
+			for i := 1; i <= disableAfter; i++ {
+				require.Equal(t, i, fail(now))
+			}
+			_, err = s.DisableWebhookEndpoint(ctx, e.ID, now, "3 consecutive failed attempts")
+			require.NoError(t, err)
+			enabled, err := s.EnableWebhookEndpoint(ctx, e.ID)
+			require.NoError(t, err)
+			require.True(t, enabled)
+			for i := 1; i < disableAfter; i++ {
+				now = now.Add(time.Minute)
+				assert.Equal(t, i, fail(now), "counted from zero again: the next %d failures stay below %d", disableAfter-1, disableAfter)
+			}
+			enabled, err = s.EnableWebhookEndpoint(ctx, e.ID)
+			require.NoError(t, err)
+			assert.False(t, enabled)
+			got, err := s.WebhookEndpoint(ctx, e.ID)
+			require.NoError(t, err)
+			assert.Equal(t, disableAfter-1, got.Failures, "enabling an enabled endpoint keeps its count")
 		}},
 		{"DeleteRemovesDeliveries", func(t *testing.T, s store.WebhookStore) {
 			e := endpoint(t, s)

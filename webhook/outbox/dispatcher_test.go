@@ -226,6 +226,74 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 	assert.Len(t, attempts, 3)
 }
 
+// TestEnableDeliversPending: an endpoint disabled after 3 consecutive
+// failures is enabled again; the delivery that was pending while it was
+// disabled is sent, the failure count starts from zero (2 more failures
+// do not disable it), and an event emitted while it was disabled never
+// reaches it.
+func TestEnableDeliversPending(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 5)
+	s := store.NewMemoryWebhooks()
+	e := addEndpoint(t, s, srv.URL, rec.secret)
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, DisableAfter: 3, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	enqueue := func(id string) {
+		t.Helper()
+		_, err := s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: id, Type: "key.created", Payload: []byte(`{}`), At: clock.Now()})
+		require.NoError(t, err)
+	}
+	pass := func() int {
+		t.Helper()
+		n, err := d.RunOnce(ctx)
+		require.NoError(t, err)
+		clock.Advance(2 * time.Hour)
+		return n
+	}
+	endpoint := func() *store.WebhookEndpoint {
+		t.Helper()
+		got, err := s.WebhookEndpoint(ctx, e.ID)
+		require.NoError(t, err)
+		return got
+	}
+	enqueue("msg_1")
+	for range 3 {
+		require.Equal(t, 1, pass())
+	}
+	require.False(t, endpoint().DisabledAt.IsZero(), "disabled after 3 failures")
+	enqueue("msg_while_disabled")
+	assert.Zero(t, pass(), "a disabled endpoint gets nothing")
+	ds, _, err := s.ListWebhookDeliveries(ctx, e.ID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1, "the event emitted while disabled was not queued for it")
+	assert.Equal(t, "pending", ds[0].Status(), "its delivery waits")
+
+	enabled, err := s.EnableWebhookEndpoint(ctx, e.ID)
+	require.NoError(t, err)
+	require.True(t, enabled)
+	for i := 1; i <= 2; i++ {
+		require.Equal(t, 1, pass())
+		got := endpoint()
+		assert.True(t, got.DisabledAt.IsZero(), "failure %d after enabling does not disable it", i)
+		assert.Equal(t, i, got.Failures)
+	}
+	require.Equal(t, 1, pass(), "the pending delivery is sent again")
+	assert.Zero(t, pass(), "nothing left")
+	attempts, statuses, handled := rec.snapshot()
+	assert.Equal(t, []int{500, 500, 500, 500, 500, 204}, statuses)
+	assert.Equal(t, map[string]int{"msg_1": 1}, handled)
+	for _, id := range attempts {
+		assert.Equal(t, "msg_1", id)
+	}
+	ds, _, err = s.ListWebhookDeliveries(ctx, e.ID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, "delivered", ds[0].Status())
+	assert.Equal(t, 6, ds[0].Attempts)
+	assert.Zero(t, endpoint().Failures)
+}
+
 func TestGiveUpAfterMaxAttempts(t *testing.T) {
 	ctx := context.Background()
 	clock := testclock.New(t0)

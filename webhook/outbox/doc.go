@@ -14,6 +14,10 @@
 // Each endpoint is paced by its own rate.Limiter. An endpoint that fails
 // DisableAfter times in a row is disabled and the audit log says so
 // (gatehouse.webhook.disabled); its pending deliveries stay in the outbox.
+// Enabling it again (store.WebhookStore.EnableWebhookEndpoint, behind
+// admin.Webhooks.Enable) resets its failure count, and those deliveries
+// are sent when due; a delivery that ran out of attempts stays failed,
+// and events emitted while it was disabled were never queued for it.
 // A restart loses nothing: what was not delivered is still in the store,
 // and a delivery whose process died mid-attempt is claimed again when its
 // lease ends.
