@@ -63,10 +63,10 @@ func (c *Console) listKeys(w http.ResponseWriter, r *http.Request, v *viewer) {
 
 // keyForm is the create form's values and errors.
 type keyForm struct {
-	FormID        string
-	Name          string
-	Description   string
-	Role          string
+	FormID      string
+	Name        string
+	Description string
+	Role        string
 	Scopes      string
 	Expiry      expiryField
 	Networks    string // the allowed networks field, one a line
