@@ -125,7 +125,7 @@ func TestConsoleScreenshots(t *testing.T) {
 	alice.do(t, chromedp.Navigate(base+"/console/keys?view=org"), chromedp.WaitVisible(chromedp.CSS("table.keys")))
 	shoot(alice, "keys", 1200)
 	shoot(alice, "keys-375", 375)
-	alice.do(t, loads(chromedp.Click(chromedp.Search(`//a[contains(., "staging smoke tests")]`))), chromedp.WaitVisible(chromedp.CSS(".danger-zone")))
+	alice.do(t, loads(chromedp.Click(chromedp.Search(`//a[contains(., "billing worker")]`))), chromedp.WaitVisible(chromedp.CSS(".danger-zone")))
 	shoot(alice, "key", 1200)
 	alice.do(t, chromedp.Navigate(base+"/console/orgs/acme"), chromedp.WaitVisible(chromedp.CSS("table.members")))
 	shoot(alice, "members", 1200)
