@@ -39,7 +39,8 @@ type Config struct {
 	// is down). It never receives a key, a password or a token. Default
 	// slog.Default().
 	Logger *slog.Logger
-	// Now is the clock of the expiry badges. Default time.Now.
+	// Now is the clock of the expiry badges, the expiry control's dates
+	// and the credits shown. Default time.Now.
 	Now func() time.Time
 }
 

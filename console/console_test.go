@@ -93,7 +93,7 @@ func TestCreateKeyShownOnce(t *testing.T) {
 	w := e.do(t, "GET", "/console/keys/new", nil, alice)
 	id := formID(t, w.Body.String())
 	form := url.Values{"form_id": {id}, "name": {"billing worker"}, "description": {"nightly invoices"},
-		"role": {"editor"}, "expires_in_days": {"30"}}
+		"role": {"editor"}, "expires": {"30"}}
 	w = e.do(t, "POST", "/console/keys", form, alice)
 	require.Equal(t, 201, w.Code, w.Body.String())
 	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
@@ -142,11 +142,20 @@ func TestCreateKeyErrorsNextToFields(t *testing.T) {
 		errID  string
 		text   string
 	}{
-		{"no name", url.Values{"role": {"viewer"}, "expires_in_days": {"30"}}, "name-error", "Name is required."},
+		{"no name", url.Values{"role": {"viewer"}, "expires": {"30"}}, "name-error", "Name is required."},
 		{"no expiry", url.Values{"name": {"k"}, "role": {"viewer"}}, "expires-error", "An expiry is required"},
-		{"too long", url.Values{"name": {"k"}, "role": {"viewer"}, "expires_in_days": {"120"}}, "expires-error", "maximum lifetime of 90 days"},
-		{"not a number", url.Values{"name": {"k"}, "role": {"viewer"}, "expires_in_days": {"soon"}}, "expires-error", "whole number of days"},
-		{"no access", url.Values{"name": {"k"}, "expires_in_days": {"30"}}, "access-error", "Give scopes or a role."},
+		{"too long", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"120"}}, "expires-error", "maximum lifetime of 90 days"},
+		{"not a choice", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"soon"}}, "expires-error", "Choose one of the expiries offered."},
+		// The clock is 3 Dec 2026 09:00 UTC.
+		{"date in the past", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"date"}, "expires_on": {"2026-12-02"}}, "expires-error", "The expiry must be in the future."},
+		{"date beyond the policy", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"date"}, "expires_on": {"2027-03-04"}}, "expires-error", "maximum lifetime of 90 days"},
+		{"date missing", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"date"}}, "expires-error", "Give the date the key expires on."},
+		{"not a date", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"date"}, "expires_on": {"3/1/2027"}}, "expires-error", "Give a date such as 2027-01-31."},
+		{"date without on a date", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"30"}, "expires_on": {"2027-01-10"}}, "expires-error", "Choose “On a date” to use the date"},
+		{"bad network", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"30"}, "allowed_cidrs": {"10.0.0.0/8\n10.0.0.300"}}, "networks-error", "“10.0.0.300” is not a network"},
+		{"network with a zone", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"30"}, "allowed_cidrs": {"fe80::1%eth0"}}, "networks-error", "is not a network"},
+		{"too many networks", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"30"}, "allowed_cidrs": {strings.Repeat("10.0.0.1\n", 65)}}, "networks-error", "at most 64 networks"},
+		{"no access", url.Values{"name": {"k"}, "expires": {"30"}}, "access-error", "Give scopes or a role."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

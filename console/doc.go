@@ -1,10 +1,13 @@
 // Package console is Gatehouse's web console: the pages where people sign
-// in, create, edit, rotate and revoke API keys, manage the members and the
-// key policy of their organization, and change their password.
+// in, create, edit, rotate and revoke API keys (with an expiry in days or on
+// a date, and the networks a key may be used from; its credits are shown,
+// not changed), manage the members and the key policy of their
+// organization, and change their password.
 //
 // The pages are rendered on the server with html/template from an embedded
 // file system, with one hand-written stylesheet and a few lines of script
-// (the copy button and confirmation dialogs); every form works without
+// (the copy button, confirmation dialogs, and the expiry select following
+// its date input); every form works without
 // JavaScript. The console calls the [admin.Manager] for every action, so
 // that each writes the audit event of its JSON API twin, and signs people
 // in through the [session.Handler], so that its throttles apply.

@@ -21,6 +21,16 @@ type keyRow struct {
 	Badge                                                   string // "expires in 6 days", within the reminder window
 	Created, Expires, LastUsed                              time.Time
 	LastUsedLabel                                           string
+	Networks                                                []string // allowed networks; none: any
+	NetworksLabel                                           string   // "2 networks", "" without any
+	Credits                                                 *creditsView
+}
+
+// creditsView is a key's usage credits as the key's page shows them.
+type creditsView struct {
+	Remaining, Refill int64
+	Interval          string // "day" or "month" with a refill
+	RefillsAt         time.Time
 }
 
 // Active reports whether the key can still be used (and so edited,
@@ -35,6 +45,15 @@ func rowOf(k *store.Key, now time.Time) keyRow {
 		r.Access = "role " + k.Role
 	} else {
 		r.Access = strings.Join(k.Scopes, " ")
+	}
+	for _, p := range k.AllowedNetworks {
+		r.Networks = append(r.Networks, p.String())
+	}
+	if n := len(r.Networks); n > 0 {
+		r.NetworksLabel = plural(n, "network", "")
+	}
+	if c := k.Credits; c != nil {
+		r.Credits = &creditsView{Remaining: c.At(now), Refill: c.Refill, Interval: string(c.Interval), RefillsAt: c.NextRefill(now)}
 	}
 	switch {
 	case k.Revoked():

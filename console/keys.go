@@ -5,11 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/admin"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 type listData struct {
@@ -63,33 +63,38 @@ func (c *Console) listKeys(w http.ResponseWriter, r *http.Request, v *viewer) {
 
 // keyForm is the create form's values and errors.
 type keyForm struct {
-	FormID        string
-	Name          string
-	Description   string
-	Role          string
-	Scopes        string
-	ExpiresInDays string
-	OwnerID       string
-	Owner         string // the member's name, when OwnerID is set
-	Roles         []string
-	Policy        policyHint
-	Errors        map[string]string
+	FormID      string
+	Name        string
+	Description string
+	Role        string
+	Scopes      string
+	Expiry      expiryField
+	Networks    string // the allowed networks field, one a line
+	OwnerID     string
+	Owner       string // the member's name, when OwnerID is set
+	Roles       []string
+	Policy      policyHint
+	Errors      map[string]string
 }
+
+// Editing reports whether the form edits an existing key (it creates one).
+func (keyForm) Editing() bool { return false }
 
 // policyHint is the key policy as the create form explains it.
 type policyHint struct {
 	RequireExpiry bool
 	MaxDays       int
 	DefaultDays   int
+	Zone          string // the time zone whose day ends expire keys
 }
 
-func (c *Console) policyFor(ctx context.Context, tenant string) (policyHint, error) {
+func (c *Console) policyFor(ctx context.Context, tenant string) (admin.Policy, policyHint, error) {
 	p, err := c.m.PolicyFor(ctx, tenant)
 	if err != nil {
-		return policyHint{}, err
+		return admin.Policy{}, policyHint{}, err
 	}
-	return policyHint{RequireExpiry: p.RequireExpiry || p.MaxLifetimeDays > 0, MaxDays: p.MaxLifetimeDays,
-		DefaultDays: p.DefaultLifetimeDays}, nil
+	return p, policyHint{RequireExpiry: p.RequireExpiry || p.MaxLifetimeDays > 0, MaxDays: p.MaxLifetimeDays,
+		DefaultDays: p.DefaultLifetimeDays, Zone: zone(p).String()}, nil
 }
 
 func (c *Console) newKeyForm(w http.ResponseWriter, r *http.Request, v *viewer) {
@@ -112,12 +117,13 @@ func (c *Console) renderKeyForm(w http.ResponseWriter, r *http.Request, v *viewe
 		}
 		tenant, f.Owner = u.TenantID, displayName(u)
 	}
-	pol, err := c.policyFor(r.Context(), tenant)
+	pol, hint, err := c.policyFor(r.Context(), tenant)
 	if err != nil {
 		c.fail(w, r, v, err)
 		return
 	}
-	f.Policy = pol
+	now := c.now()
+	f.Policy, f.Expiry = hint, expiryControl(f.Expiry.Choice, f.Expiry.Date, pol, now, now, time.Time{}, false)
 	c.render(w, r, status, "newkey", page{Title: "Create an API key", Nav: "keys", Me: v, Data: f})
 }
 
@@ -141,22 +147,28 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 		return
 	}
 	f := keyForm{Name: p.Get("name"), Description: p.Get("description"), Role: p.Get("role"),
-		Scopes: p.Get("scopes"), ExpiresInDays: strings.TrimSpace(p.Get("expires_in_days")), OwnerID: p.Get("owner_id"),
-		Errors: map[string]string{}}
+		Scopes: p.Get("scopes"), Expiry: expiryField{Choice: p.Get("expires"), Date: p.Get("expires_on")},
+		Networks: p.Get("allowed_cidrs"), OwnerID: p.Get("owner_id"), Errors: map[string]string{}}
 	req := admin.CreateRequest{Name: f.Name, Description: f.Description, OwnerID: f.OwnerID}
 	if f.Role != "" {
 		req.Role = f.Role
 	} else {
 		req.Scopes = strings.Fields(f.Scopes)
 	}
-	if f.ExpiresInDays != "" {
-		n, err := strconv.Atoi(f.ExpiresInDays)
-		if err != nil || n < 1 {
-			f.Errors["expires"] = "Give a whole number of days, 1 or more, or leave it empty."
-			c.renderKeyForm(w, r, v, http.StatusUnprocessableEntity, f)
-			return
-		}
-		req.Expiry = admin.Expiry{InDays: true, Days: n}
+	var msg string
+	if req.Expiry, msg = parseExpiry(f.Expiry.Choice, f.Expiry.Date, c.m.Policy(), false); msg != "" {
+		f.Errors["expires"] = msg
+	}
+	nets, msg := parseNetworks(f.Networks)
+	switch {
+	case msg != "":
+		f.Errors["networks"] = msg
+	case len(nets) > 0:
+		req.Controls.AllowedNetworks = &nets
+	}
+	if len(f.Errors) > 0 {
+		c.renderKeyForm(w, r, v, http.StatusUnprocessableEntity, f)
+		return
 	}
 	created, err := c.m.Create(r.Context(), v.P, req)
 	var ve *admin.ValidationError
@@ -198,9 +210,16 @@ func formErrors(ve *admin.ValidationError) map[string]string {
 		case "scopes", "role":
 			out["access"] = msg
 		case "expires_at", "expires_in_days":
-			out["expires"] = msg
+			// The API's hints ("give expires_at ...") are not the form's.
+			m, _, _ := strings.Cut(raw, ":")
+			if !strings.HasPrefix(m, "an ") {
+				m = "the expiry " + m
+			}
+			out["expires"] = sentence(m)
 		case "tenant_id":
 			out["owner"] = msg
+		case "allowed_cidrs":
+			out["networks"] = "Give one network or address per line, such as 10.0.0.0/8 or 2001:db8::/32."
 		default:
 			out["form"] = msg
 		}
@@ -224,9 +243,21 @@ type keyPage struct {
 	Row      keyRow
 	Name     string
 	Desc     string
+	Expiry   expiryField
+	Networks string // the allowed networks field, one a line
+	Policy   policyHint
 	FormID   string
 	Errors   map[string]string
 	MaxGrace time.Duration
+}
+
+// Editing reports whether the form edits an existing key (it does).
+func (keyPage) Editing() bool { return true }
+
+// keyPageOf is the page of k with its edit form as it is saved.
+func keyPageOf(k *store.Key, now time.Time) keyPage {
+	row := rowOf(k, now)
+	return keyPage{Row: row, Name: row.Name, Desc: row.Description, Networks: networksText(k.AllowedNetworks)}
 }
 
 // showKey is a key's page: its details, the edit form, rotation and
@@ -237,8 +268,7 @@ func (c *Console) showKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 		c.fail(w, r, v, err)
 		return
 	}
-	row := rowOf(k, c.now())
-	c.renderKey(w, r, v, http.StatusOK, keyPage{Row: row, Name: row.Name, Desc: row.Description}, flashOf(r))
+	c.renderKey(w, r, v, http.StatusOK, keyPageOf(k, c.now()), flashOf(r))
 }
 
 func (c *Console) renderKey(w http.ResponseWriter, r *http.Request, v *viewer, status int, d keyPage, flash string) {
@@ -248,28 +278,53 @@ func (c *Console) renderKey(w http.ResponseWriter, r *http.Request, v *viewer, s
 		return
 	}
 	d.Row = rows[0]
+	pol, hint, err := c.policyFor(r.Context(), d.Row.TenantID)
+	if err != nil {
+		c.fail(w, r, v, err)
+		return
+	}
+	d.Policy = hint
+	d.Expiry = expiryControl(d.Expiry.Choice, d.Expiry.Date, pol, d.Row.Created, c.now(), d.Row.Expires, true)
 	d.FormID = newFormID()
 	c.render(w, r, status, "key", page{Title: d.Row.Name, Nav: "keys", Me: v, Flash: flash, Data: d})
 }
 
-// updateKey saves a key's name and description.
+// updateKey saves a key's name, description, expiry and allowed
+// networks (an empty field removes them).
 func (c *Console) updateKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if !c.parseForm(w, r, v) {
 		return
 	}
-	id := r.PathValue("id")
-	name, desc := r.PostForm.Get("name"), r.PostForm.Get("description")
-	_, err := c.m.Update(r.Context(), v.P, id, admin.UpdateRequest{Name: &name, Description: &desc})
+	id, p := r.PathValue("id"), r.PostForm
+	d := keyPage{Name: p.Get("name"), Desc: p.Get("description"), Networks: p.Get("allowed_cidrs"),
+		Expiry: expiryField{Choice: p.Get("expires"), Date: p.Get("expires_on")}, Errors: map[string]string{}}
+	req := admin.UpdateRequest{Name: &d.Name, Description: &d.Desc}
+	var msg string
+	if req.Expiry, msg = parseExpiry(d.Expiry.Choice, d.Expiry.Date, c.m.Policy(), true); msg != "" {
+		d.Errors["expires"] = msg
+	}
+	nets, msg := parseNetworks(d.Networks)
+	if msg != "" {
+		d.Errors["networks"] = msg
+	}
+	req.Controls.AllowedNetworks = &nets
+	var err error
+	if len(d.Errors) == 0 {
+		_, err = c.m.Update(r.Context(), v.P, id, req)
+	}
 	var ve *admin.ValidationError
 	switch {
-	case errors.As(err, &ve):
+	case len(d.Errors) > 0 || errors.As(err, &ve):
 		k, gerr := c.m.Get(r.Context(), v.P, id)
 		if gerr != nil {
 			c.fail(w, r, v, gerr)
 			return
 		}
-		c.renderKey(w, r, v, http.StatusUnprocessableEntity,
-			keyPage{Row: rowOf(k, c.now()), Name: name, Desc: desc, Errors: formErrors(ve)}, "")
+		if ve != nil {
+			d.Errors = formErrors(ve)
+		}
+		d.Row = rowOf(k, c.now())
+		c.renderKey(w, r, v, http.StatusUnprocessableEntity, d, "")
 		return
 	case err != nil:
 		c.fail(w, r, v, err)
@@ -304,9 +359,9 @@ func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 			c.fail(w, r, v, gerr)
 			return
 		}
-		row := rowOf(k, c.now())
-		c.renderKey(w, r, v, http.StatusUnprocessableEntity, keyPage{Row: row, Name: row.Name, Desc: row.Description,
-			Errors: map[string]string{"rotate": joinMessages(ve)}}, "")
+		d := keyPageOf(k, c.now())
+		d.Errors = map[string]string{"rotate": joinMessages(ve)}
+		c.renderKey(w, r, v, http.StatusUnprocessableEntity, d, "")
 		return
 	case err != nil:
 		c.fail(w, r, v, err)

@@ -32,6 +32,7 @@ type page struct {
 var funcs = template.FuncMap{
 	"date":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
 	"datetime": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"when":     func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04") + " UTC" },
 	"join":     strings.Join,
 	"level":    levelLabel,
 }

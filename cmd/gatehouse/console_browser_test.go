@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
@@ -44,8 +45,9 @@ func signIn(t *testing.T, tb *tab, base, email, password string) {
 }
 
 // createKeyInPage fills the create form (already open) and returns the
-// key from the shown-once page.
-func createKeyInPage(t *testing.T, tb *tab, name, description, role, days string) string {
+// key from the shown-once page. expiry is "" (none), a number of days the
+// select offers, or a date (YYYY-MM-DD, chosen with "On a date").
+func createKeyInPage(t *testing.T, tb *tab, name, description, role, expiry string) string {
 	t.Helper()
 	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.WaitVisible(chromedp.ID("name")),
@@ -55,9 +57,7 @@ func createKeyInPage(t *testing.T, tb *tab, name, description, role, days string
 		steps = append(steps, chromedp.SendKeys(chromedp.ID("description"), description))
 	}
 	steps = append(steps, chromedp.SetValue(chromedp.ID("role"), role))
-	if days != "" {
-		steps = append(steps, chromedp.SendKeys(chromedp.ID("expires_in_days"), days))
-	}
+	steps = append(steps, chooseExpiry(expiry)...)
 	steps = append(steps, loads(chromedp.Click(chromedp.CSS(`main form button[type="submit"]`))),
 		chromedp.WaitVisible(chromedp.ID("new-key")))
 	tb.do(t, steps...)
@@ -65,6 +65,21 @@ func createKeyInPage(t *testing.T, tb *tab, name, description, role, days string
 	require.Regexp(t, consoleKey, key)
 	return key
 }
+
+// chooseExpiry picks expiry in the form's expiry control: a number of
+// days from the select, or a date with "On a date".
+func chooseExpiry(expiry string) []chromedp.Action[chromedp.Void] {
+	switch {
+	case expiry == "":
+		return nil
+	case strings.Contains(expiry, "-"):
+		return []chromedp.Action[chromedp.Void]{chromedp.SetValue(chromedp.ID("expires"), "date"), chromedp.SetValue(chromedp.ID("expires_on"), expiry)}
+	}
+	return []chromedp.Action[chromedp.Void]{chromedp.SetValue(chromedp.ID("expires"), expiry)}
+}
+
+// inDays is the date days from today (UTC, the zone of serve's policy).
+func inDays(days int) string { return time.Now().UTC().AddDate(0, 0, days).Format("2006-01-02") }
 
 // apiStatus calls the demo API with key.
 func apiStatus(t *testing.T, base, key string) int {
@@ -123,6 +138,28 @@ func TestConsoleKeyFlow(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
 	assert.Equal(t, "invoice worker", tb.text(t, "main h1"))
+
+	// Allowed networks: an entry that is not a network is shown next to
+	// the field; networks that exclude 127.0.0.1 make the API refuse the
+	// key (403); one that includes it lets it through again.
+	save := loads(chromedp.Click(chromedp.CSS("main section.card form button.primary")))
+	tb.do(t, chromedp.SendKeys(chromedp.ID("allowed_cidrs"), "10.0.0.300"), save, chromedp.WaitVisible(chromedp.ID("networks-error")))
+	assert.Contains(t, tb.text(t, ".field.invalid #networks-error"), "“10.0.0.300” is not a network")
+	assert.Equal(t, "true", eval[string](t, tb, `document.getElementById("allowed_cidrs").getAttribute("aria-invalid")`))
+	tb.do(t, chromedp.Clear(chromedp.ID("allowed_cidrs")), chromedp.SendKeys(chromedp.ID("allowed_cidrs"), "203.0.113.0/24\n2001:db8::/32"),
+		save, chromedp.WaitVisible(chromedp.CSS(".flash")))
+	assert.Contains(t, tb.text(t, ".facts"), "203.0.113.0/24, 2001:db8::/32")
+	assert.Equal(t, http.StatusForbidden, apiStatus(t, base, key), "127.0.0.1 is outside the key's networks")
+	tb.do(t, chromedp.Navigate(base+"/console/keys"), chromedp.WaitVisible(chromedp.CSS("table.keys")))
+	assert.Equal(t, "2 networks", tb.text(t, "table.keys tbody tr .marker"))
+	tb.do(t,
+		loads(chromedp.Click(chromedp.CSS("a.key-name"))),
+		chromedp.WaitVisible(chromedp.ID("allowed_cidrs")),
+		chromedp.Clear(chromedp.ID("allowed_cidrs")),
+		chromedp.SendKeys(chromedp.ID("allowed_cidrs"), "127.0.0.1"),
+		save, chromedp.WaitVisible(chromedp.CSS(".flash")),
+	)
+	assert.Contains(t, tb.text(t, ".facts"), "127.0.0.1/32")
 
 	// It works, until it is revoked in the page (after the confirmation).
 	assert.Equal(t, http.StatusOK, apiStatus(t, base, key))
@@ -286,30 +323,42 @@ func TestConsoleOrganizations(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(".flash")),
 		)
 		assert.Equal(t, "90", alice.value(t, "#max_lifetime_days"))
-		for _, days := range []string{"", "120"} {
-			steps := []chromedp.Action[chromedp.Void]{
-				chromedp.Navigate(base + "/console/keys/new"),
+		// No expiry, 120 days (the select offers at most the policy's 90:
+		// a crafted option), a date 120 days away and a date in the past
+		// are refused next to the field.
+		for _, expiry := range []string{"", "120", inDays(120), inDays(-1)} {
+			alice.do(t,
+				chromedp.Navigate(base+"/console/keys/new"),
 				chromedp.WaitVisible(chromedp.ID("name")),
-				chromedp.SendKeys(chromedp.ID("name"), "too long "+days),
+				chromedp.SendKeys(chromedp.ID("name"), "too long "+expiry),
+			)
+			if expiry == "120" {
+				eval[int](t, alice, `document.getElementById("expires").add(new Option("120 days", "120")), 0`)
 			}
-			if days != "" {
-				steps = append(steps, chromedp.SendKeys(chromedp.ID("expires_in_days"), days))
-			}
-			steps = append(steps, loads(chromedp.Click(chromedp.CSS(`main form button[type="submit"]`))),
+			steps := append(chooseExpiry(expiry), loads(chromedp.Click(chromedp.CSS(`main form button[type="submit"]`))),
 				chromedp.WaitVisible(chromedp.ID("expires-error")))
 			alice.do(t, steps...)
 			msg := alice.text(t, ".field.invalid #expires-error")
-			if days == "" {
+			switch expiry {
+			case "":
 				assert.Contains(t, msg, "expiry is required")
-			} else {
+			case inDays(-1):
+				assert.Contains(t, msg, "must be in the future")
+			default:
 				assert.Contains(t, msg, "maximum lifetime of 90 days")
 			}
-			assert.Equal(t, "true", eval[string](t, alice, `document.getElementById("expires_in_days").getAttribute("aria-invalid")`))
+			assert.Contains(t, alice.text(t, "#expires-hint"), "at most 90 days", "the policy is stated under the field")
+			assert.Equal(t, "true", eval[string](t, alice, `document.getElementById("expires").getAttribute("aria-invalid")`))
 			assert.Zero(t, eval[int](t, alice, "document.querySelectorAll('#new-key').length"))
 		}
-		// 90 days is within the policy.
+		// 90 days is within the policy, and so is a date 30 days away: the
+		// key works through the end of that day.
 		alice.do(t, chromedp.Navigate(base+"/console/keys/new"))
 		createKeyInPage(t, alice, "within policy", "", "viewer", "90")
+		alice.do(t, chromedp.Navigate(base+"/console/keys/new"))
+		createKeyInPage(t, alice, "on a date", "", "viewer", inDays(30))
+		end := time.Now().UTC().AddDate(0, 0, 31).Format("2 Jan 2006") + " 00:00 UTC"
+		assert.Contains(t, alice.text(t, ".facts"), end)
 	})
 }
 
@@ -369,7 +418,17 @@ func TestConsoleKeyboard(t *testing.T) {
 	tb.do(t, chromedp.KeyEvent("\t"))
 	assert.Equal(t, "scopes", active())
 	tb.do(t, chromedp.KeyEvent("\t"))
-	assert.Equal(t, "expires_in_days", active())
-	tb.do(t, chromedp.KeyEvent("30"), chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.ID("new-key")))
+	assert.Equal(t, "expires", active())
+	tb.do(t, chromedp.KeyEvent("30"))
+	assert.Equal(t, "30", tb.value(t, "#expires"), "typing picks 30 days")
+	for _, id := range []string{"expires_on", "allowed_cidrs", "Create key"} {
+		tb.do(t, chromedp.KeyEvent("\t"))
+		// Tab walks through the date's parts (day, month, year) first.
+		for i := 0; i < 3 && active() == "expires_on" && id != "expires_on"; i++ {
+			tb.do(t, chromedp.KeyEvent("\t"))
+		}
+		assert.Equal(t, id, active())
+	}
+	tb.do(t, chromedp.KeyEvent("\r"), chromedp.WaitVisible(chromedp.ID("new-key")))
 	assert.Regexp(t, consoleKey, tb.value(t, "#new-key"))
 }

@@ -85,7 +85,7 @@ func TestConsoleScreenshots(t *testing.T) {
 	shoot(alice, "keys-empty", 1200)
 	for _, k := range []struct{ name, desc, role, days string }{
 		{"analytics export", "Read-only access for the BI dashboard", "viewer", ""},
-		{"staging smoke tests", "Runs after every deploy", "editor", "6"},
+		{"staging smoke tests", "Runs after every deploy", "editor", inDays(6)},
 		{"old integration", "", "viewer", "90"},
 	} {
 		alice.do(t, chromedp.Navigate(base+"/console/keys/new"))
@@ -110,11 +110,13 @@ func TestConsoleScreenshots(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("name"), "billing worker"),
 		chromedp.SendKeys(chromedp.ID("description"), "Nightly invoice run"),
 		chromedp.SetValue(chromedp.ID("role"), "editor"),
-		chromedp.SendKeys(chromedp.ID("expires_in_days"), "120"),
+		chromedp.SetValue(chromedp.ID("expires"), "date"),
+		chromedp.SetValue(chromedp.ID("expires_on"), inDays(120)),
+		chromedp.SendKeys(chromedp.ID("allowed_cidrs"), "203.0.113.0/24\n2001:db8::/32"),
 		loads(chromedp.Click(chromedp.CSS(`main form button[type="submit"]`))),
 		chromedp.WaitVisible(chromedp.ID("expires-error")))
 	shoot(alice, "create-error", 1200)
-	alice.do(t, chromedp.Clear(chromedp.ID("expires_in_days")), chromedp.SendKeys(chromedp.ID("expires_in_days"), "30"))
+	alice.do(t, chromedp.SetValue(chromedp.ID("expires_on"), inDays(60)))
 	shoot(alice, "create", 1200)
 	alice.do(t, loads(chromedp.Click(chromedp.CSS(`main form button[type="submit"]`))), chromedp.WaitVisible(chromedp.ID("new-key")))
 	shoot(alice, "shown-once", 1200)
@@ -123,7 +125,7 @@ func TestConsoleScreenshots(t *testing.T) {
 	alice.do(t, chromedp.Navigate(base+"/console/keys?view=org"), chromedp.WaitVisible(chromedp.CSS("table.keys")))
 	shoot(alice, "keys", 1200)
 	shoot(alice, "keys-375", 375)
-	alice.do(t, loads(chromedp.Click(chromedp.Search(`//a[contains(., "staging smoke tests")]`))), chromedp.WaitVisible(chromedp.CSS(".danger-zone")))
+	alice.do(t, loads(chromedp.Click(chromedp.Search(`//a[contains(., "billing worker")]`))), chromedp.WaitVisible(chromedp.CSS(".danger-zone")))
 	shoot(alice, "key", 1200)
 	alice.do(t, chromedp.Navigate(base+"/console/orgs/acme"), chromedp.WaitVisible(chromedp.CSS("table.members")))
 	shoot(alice, "members", 1200)

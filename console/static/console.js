@@ -23,6 +23,13 @@
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
+  // The expiry select and its date stay in step: a date chooses "On a
+  // date", and another choice clears the date.
+  var expires = document.getElementById("expires"), expiresOn = document.getElementById("expires_on");
+  if (expires && expiresOn) {
+    expiresOn.addEventListener("input", function () { if (expiresOn.value) expires.value = "date"; });
+    expires.addEventListener("change", function () { if (expires.value !== "date") expiresOn.value = ""; });
+  }
   document.querySelectorAll("input.secret").forEach(function (field) {
     field.addEventListener("focus", function () { field.select(); });
   });
