@@ -38,9 +38,14 @@ type Config struct {
 	// MaxAttempts is how many attempts a delivery gets before it is
 	// marked failed. Default 15 (about 8 hours with the default backoff).
 	MaxAttempts int
-	// DisableAfter is how many consecutive failed attempts disable an
-	// endpoint. Default 20.
-	DisableAfter int
+	// DisableAfter and DisableAfterFailures say when an endpoint is
+	// disabled: once it has been failing without a success for at least
+	// DisableAfter (since the first failed attempt of the run) and at
+	// least DisableAfterFailures attempts in a row have failed. A short
+	// outage never disables it, however many deliveries are queued.
+	// Defaults 24 hours and 20.
+	DisableAfter         time.Duration
+	DisableAfterFailures int
 	// Batch is how many deliveries one pass claims. Default 20.
 	Batch int
 	// Lease is how long a claimed delivery is this dispatcher's: another
@@ -90,7 +95,7 @@ func NewDispatcher(s store.WebhookStore, cfg Config) (*Dispatcher, error) {
 	if s == nil {
 		return nil, errors.New("outbox: nil store")
 	}
-	if cfg.Timeout < 0 || cfg.Rate < 0 || cfg.Burst < 0 || cfg.MaxAttempts < 0 || cfg.DisableAfter < 0 || cfg.Batch < 0 ||
+	if cfg.Timeout < 0 || cfg.Rate < 0 || cfg.Burst < 0 || cfg.MaxAttempts < 0 || cfg.DisableAfter < 0 || cfg.DisableAfterFailures < 0 || cfg.Batch < 0 ||
 		cfg.BaseBackoff < 0 || cfg.MaxBackoff < 0 || cfg.Lease < 0 || cfg.Interval < 0 || cfg.Retention < 0 {
 		return nil, errors.New("outbox: negative setting")
 	}
@@ -119,7 +124,10 @@ func NewDispatcher(s store.WebhookStore, cfg Config) (*Dispatcher, error) {
 		cfg.MaxAttempts = 15
 	}
 	if cfg.DisableAfter == 0 {
-		cfg.DisableAfter = 20
+		cfg.DisableAfter = 24 * time.Hour
+	}
+	if cfg.DisableAfterFailures == 0 {
+		cfg.DisableAfterFailures = 20
 	}
 	if cfg.Batch == 0 {
 		cfg.Batch = 20
@@ -346,10 +354,10 @@ func (d *Dispatcher) attempt(ctx context.Context, e *store.WebhookEndpoint, x *s
 	} else {
 		d.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse.webhook.retry", append(attrs, slog.Time("next_at", a.NextAt))...)
 	}
-	if failures < d.cfg.DisableAfter {
+	if failures.Count < d.cfg.DisableAfterFailures || a.At.Sub(failures.Since) < d.cfg.DisableAfter {
 		return false
 	}
-	why := strconv.Itoa(failures) + " consecutive failed attempts"
+	why := strconv.Itoa(failures.Count) + " consecutive failed attempts since " + failures.Since.UTC().Format(time.RFC3339)
 	first, err := d.store.DisableWebhookEndpoint(ctx, e.ID, d.cfg.Now(), why)
 	if err != nil {
 		d.log.LogAttrs(ctx, slog.LevelError, "gatehouse.webhook.disable_failed", slog.String("endpoint_id", e.ID), slog.String("error", err.Error()))

@@ -202,7 +202,7 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 	s := store.NewMemoryWebhooks()
 	var logs bytes.Buffer
 	e := addEndpoint(t, s, srv.URL+"?token=hidden", rec.secret)
-	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, DisableAfter: 3,
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, DisableAfterFailures: 3, DisableAfter: 4 * time.Hour,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	require.NoError(t, err)
 	_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_1", Type: "key.created", Payload: []byte(`{}`), At: t0})
@@ -215,8 +215,8 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 	}
 	got, err := s.WebhookEndpoint(ctx, e.ID)
 	require.NoError(t, err)
-	assert.False(t, got.DisabledAt.IsZero(), "disabled after 3 failures")
-	assert.Equal(t, "3 consecutive failed attempts", got.DisabledReason)
+	assert.False(t, got.DisabledAt.IsZero(), "disabled after 3 failures over 4 hours")
+	assert.Equal(t, "3 consecutive failed attempts since 2031-05-06T07:08:09Z", got.DisabledReason)
 	assert.Contains(t, logs.String(), "gatehouse.webhook.disabled")
 	assert.NotContains(t, logs.String(), "hidden", "the URL's query is not logged")
 	n, err := d.RunOnce(ctx)
@@ -226,8 +226,57 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 	assert.Len(t, attempts, 3)
 }
 
+// TestShortOutageDoesNotDisable: an unreachable endpoint with 8 queued
+// events fails far more than 20 times in its first hour and stays
+// enabled; it is disabled only once it has been failing for 24 hours
+// (the defaults), at its first failure after that.
+func TestShortOutageDoesNotDisable(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 1_000_000)
+	s := store.NewMemoryWebhooks()
+	e := addEndpoint(t, s, srv.URL, rec.secret)
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, Logger: slog.New(slog.DiscardHandler),
+		Sleep: func(_ context.Context, w time.Duration) error { clock.Advance(w); return nil }})
+	require.NoError(t, err)
+	for i := range 8 {
+		_, err := s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_" + string(rune('a'+i)), Type: "key.created", Payload: []byte(`{}`), At: t0})
+		require.NoError(t, err)
+	}
+	endpoint := func() *store.WebhookEndpoint {
+		t.Helper()
+		got, err := s.WebhookEndpoint(ctx, e.ID)
+		require.NoError(t, err)
+		return got
+	}
+	runUntil := func(end time.Time, step time.Duration) {
+		t.Helper()
+		for clock.Now().Before(end) {
+			_, err := d.RunOnce(ctx)
+			require.NoError(t, err)
+			clock.Advance(step)
+		}
+	}
+	runUntil(t0.Add(time.Minute), time.Second)
+	got := endpoint()
+	require.Greater(t, got.Failures, 20, "more than 20 failures within a minute")
+	assert.True(t, got.DisabledAt.IsZero(), "a one-minute outage does not disable it")
+	runUntil(t0.Add(25*time.Hour), time.Minute)
+	got = endpoint()
+	assert.True(t, got.DisabledAt.IsZero(), "not disabled while no attempt is made")
+	assert.True(t, got.FailingSince.Equal(t0), "failing since the first failure")
+	_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_late", Type: "key.created", Payload: []byte(`{}`), At: clock.Now()})
+	require.NoError(t, err)
+	n, err := d.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	got = endpoint()
+	assert.True(t, got.DisabledAt.Equal(clock.Now()), "disabled at its first failure after 24 hours of failing")
+	assert.Equal(t, "121 consecutive failed attempts since 2031-05-06T07:08:09Z", got.DisabledReason)
+}
+
 // TestEnableDeliversPending: an endpoint disabled after 3 consecutive
-// failures is enabled again; the delivery that was pending while it was
+// failures over 4 hours is enabled again; the delivery that was pending while it was
 // disabled is sent, the failure count starts from zero (2 more failures
 // do not disable it), and an event emitted while it was disabled never
 // reaches it.
@@ -237,7 +286,8 @@ func TestEnableDeliversPending(t *testing.T) {
 	rec, srv := newReceiver(t, clock, 5)
 	s := store.NewMemoryWebhooks()
 	e := addEndpoint(t, s, srv.URL, rec.secret)
-	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, DisableAfter: 3, Logger: slog.New(slog.DiscardHandler)})
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, DisableAfterFailures: 3, DisableAfter: 4 * time.Hour,
+		Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	enqueue := func(id string) {
 		t.Helper()

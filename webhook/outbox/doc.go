@@ -11,11 +11,13 @@
 // and POSTs it. A 2xx answer delivers it; anything else (another status,
 // a redirect, a timeout) is retried with exponential backoff and jitter,
 // up to a cap, under the same webhook-id, so that receivers deduplicate.
-// Each endpoint is paced by its own rate.Limiter. An endpoint that fails
-// DisableAfter times in a row is disabled and the audit log says so
-// (gatehouse.webhook.disabled); its pending deliveries stay in the outbox.
-// Enabling it again (store.WebhookStore.EnableWebhookEndpoint, behind
-// admin.Webhooks.Enable) resets its failure count, and those deliveries
+// Each endpoint is paced by its own rate.Limiter. An endpoint that has
+// been failing without a success for DisableAfter (24 hours), over at
+// least DisableAfterFailures (20) attempts in a row, is disabled and the
+// audit log says so (gatehouse.webhook.disabled); a short outage never
+// disables it. Its pending deliveries stay in the outbox. Enabling it
+// again (store.WebhookStore.EnableWebhookEndpoint, behind
+// admin.Webhooks.Enable) resets its run of failures, and those deliveries
 // are sent when due; a delivery that ran out of attempts stays failed,
 // and events emitted while it was disabled were never queued for it.
 // A restart loses nothing: what was not delivered is still in the store,
