@@ -240,6 +240,21 @@ func (m *MemoryWebhooks) RecordWebhookAttempt(ctx context.Context, a WebhookAtte
 	return WebhookFailures{Count: e.Failures, Since: e.FailingSince}, nil
 }
 
+// ReleaseWebhookDelivery implements [WebhookStore].
+func (m *MemoryWebhooks) ReleaseWebhookDelivery(ctx context.Context, id, leaseToken string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.deliveries[id]
+	if !ok || leaseToken == "" || d.LeaseToken != leaseToken {
+		return ErrNotFound
+	}
+	d.LeaseToken, d.LeaseUntil = "", time.Time{}
+	return nil
+}
+
 // ListWebhookDeliveries implements [WebhookStore].
 func (m *MemoryWebhooks) ListWebhookDeliveries(ctx context.Context, endpointID, before string, limit int) ([]*WebhookDelivery, string, error) {
 	if err := ctx.Err(); err != nil {

@@ -146,6 +146,12 @@ type WebhookStore interface {
 	// with it), which it returns. ErrNotFound when the delivery is gone
 	// or the lease is no longer a.LeaseToken.
 	RecordWebhookAttempt(ctx context.Context, a WebhookAttempt) (WebhookFailures, error)
+	// ReleaseWebhookDelivery ends the lease leaseToken on the delivery
+	// without recording an attempt, so that it can be claimed again at
+	// once (a dispatcher that stops releases what it claimed and did not
+	// attempt). ErrNotFound when the delivery is gone or the lease is no
+	// longer leaseToken.
+	ReleaseWebhookDelivery(ctx context.Context, id, leaseToken string) error
 	// ListWebhookDeliveries returns up to limit (see [PageLimit]) of the
 	// endpoint's deliveries with IDs before before ("": from the newest),
 	// newest first, and the cursor of the next page ("" at the end).

@@ -280,6 +280,27 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a store.WebhookAttempt
 	return failures, translate("record webhook attempt", err)
 }
 
+// ReleaseWebhookDelivery implements [store.WebhookStore].
+func (s *Store) ReleaseWebhookDelivery(ctx context.Context, id, leaseToken string) error {
+	if leaseToken == "" {
+		return store.ErrNotFound
+	}
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE gatehouse_webhook_deliveries SET lease_token = '', lease_until = NULL
+			WHERE id = $1 AND lease_token = $2`, id, leaseToken)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err == nil && n == 0 {
+		err = store.ErrNotFound
+	}
+	return translate("release webhook delivery", err)
+}
+
 // ListWebhookDeliveries implements [store.WebhookStore].
 func (s *Store) ListWebhookDeliveries(ctx context.Context, endpointID, before string, limit int) ([]*store.WebhookDelivery, string, error) {
 	limit = store.PageLimit(limit)

@@ -145,6 +145,28 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: d2.ID, LeaseToken: d2.LeaseToken, At: base, Delivered: true})
 			assert.NoError(t, err)
 		}},
+		{"Release", func(t *testing.T, s store.WebhookStore) {
+			endpoint(t, s)
+			_, err := s.EnqueueWebhookEvent(ctx, event("key.created", base))
+			require.NoError(t, err)
+			d := claimOne(t, s, base)
+			claimNone(t, s, base)
+			assert.ErrorIs(t, s.ReleaseWebhookDelivery(ctx, d.ID, "lease_other"), store.ErrNotFound)
+			assert.ErrorIs(t, s.ReleaseWebhookDelivery(ctx, d.ID, ""), store.ErrNotFound)
+			assert.ErrorIs(t, s.ReleaseWebhookDelivery(ctx, "whd_missing", d.LeaseToken), store.ErrNotFound)
+			require.NoError(t, s.ReleaseWebhookDelivery(ctx, d.ID, d.LeaseToken))
+			// Claimed again at once, with no attempt counted; the old
+			// lease no longer counts.
+			d2 := claimOne(t, s, base)
+			assert.Equal(t, d.ID, d2.ID)
+			assert.Zero(t, d2.Attempts)
+			assert.NotEqual(t, d.LeaseToken, d2.LeaseToken)
+			assert.ErrorIs(t, s.ReleaseWebhookDelivery(ctx, d.ID, d.LeaseToken), store.ErrNotFound)
+			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: d.ID, LeaseToken: d.LeaseToken, At: base, Delivered: true})
+			assert.ErrorIs(t, err, store.ErrNotFound)
+			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: d2.ID, LeaseToken: d2.LeaseToken, At: base, Delivered: true})
+			assert.NoError(t, err)
+		}},
 		{"RetryThenDeliver", func(t *testing.T, s store.WebhookStore) {
 			e := endpoint(t, s)
 			_, err := s.EnqueueWebhookEvent(ctx, event("key.created", base))

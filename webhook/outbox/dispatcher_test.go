@@ -34,6 +34,10 @@ type receiver struct {
 	secret    string
 	clock     *testclock.Clock
 	failFirst int
+	// hangOn is the attempt (1-based; 0: none) that gets no answer: the
+	// receiver signals hung and waits until the sender gives up.
+	hangOn int
+	hung   chan struct{}
 
 	mu       sync.Mutex
 	attempts []string       // webhook-id of every attempt, in order
@@ -45,7 +49,8 @@ type receiver struct {
 func newReceiver(t *testing.T, clock *testclock.Clock, failFirst int) (*receiver, *httptest.Server) {
 	secret, err := webhook.NewSecret()
 	require.NoError(t, err)
-	r := &receiver{t: t, secret: secret, clock: clock, failFirst: failFirst, handled: map[string]int{}, payloads: map[string]webhook.Payload{}}
+	r := &receiver{t: t, secret: secret, clock: clock, failFirst: failFirst, handled: map[string]int{}, payloads: map[string]webhook.Payload{},
+		hung: make(chan struct{}, 1)}
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return r, srv
@@ -59,8 +64,15 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	id := req.Header.Get("webhook-id")
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.attempts = append(r.attempts, id)
+	if r.hangOn > 0 && len(r.attempts) == r.hangOn {
+		r.statuses = append(r.statuses, 0)
+		r.mu.Unlock()
+		r.hung <- struct{}{}
+		<-req.Context().Done()
+		return
+	}
+	defer r.mu.Unlock()
 	if len(r.attempts) <= r.failFirst {
 		r.statuses = append(r.statuses, http.StatusInternalServerError)
 		w.WriteHeader(http.StatusInternalServerError)
@@ -185,6 +197,126 @@ func testExactlyOnceAcrossRestart(t *testing.T, path string) {
 	assert.Equal(t, "AbCd", p.Data.Last4)
 	assert.Equal(t, "usr_1", p.Data.ActorID)
 	assert.True(t, p.Timestamp.Equal(t0))
+}
+
+// TestOneEventAcrossRestart: one event, whose receiver fails its first
+// three attempts, is in its third attempt when the sender stops (its
+// dispatcher and database closed); the sender starts again on the same
+// database (a SQLite file, a PostgreSQL database) at the same instant,
+// sends it at once (no old lease to wait for) and it is delivered: the
+// receiver, deduplicating by webhook-id, handles it exactly once.
+func TestOneEventAcrossRestart(t *testing.T) {
+	for name, dsn := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "gatehouse.db") },
+		"postgres": func(t *testing.T) string { return testdb.Postgres(t, "gh_outbox_") },
+	} {
+		t.Run(name, func(t *testing.T) { testOneEventAcrossRestart(t, dsn(t)) })
+	}
+}
+
+func testOneEventAcrossRestart(t *testing.T, path string) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 3)
+	rec.hangOn = 3
+	cfg := outbox.Config{Now: clock.Now, Jitter: noJitter, BaseBackoff: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
+
+	db, err := sqlstore.Open(ctx, path, sqlstore.Config{})
+	require.NoError(t, err)
+	endpointID := addEndpoint(t, db, srv.URL, rec.secret).ID
+	sink, err := outbox.NewSink(db, outbox.SinkConfig{Now: clock.Now})
+	require.NoError(t, err)
+	require.NoError(t, sink.Emit(ctx, admin.Event{Type: admin.EventKeyRevoked, Key: testKey("key_a"), ActorID: "usr_1"}))
+	ds, _, err := db.ListWebhookDeliveries(ctx, endpointID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	id := ds[0].EventID
+
+	// First life: two failed attempts, then a third that is under way
+	// when the sender stops.
+	d, err := outbox.NewDispatcher(db, cfg)
+	require.NoError(t, err)
+	for _, wait := range []time.Duration{3 * time.Second, 6 * time.Second} { // past each backoff (2.5 s, 5 s)
+		n, err := d.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		clock.Advance(wait)
+	}
+	ran := make(chan struct{})
+	go func() { defer close(ran); d.Run(ctx) }()
+	select {
+	case <-rec.hung:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the third attempt never reached the receiver")
+	}
+	require.NoError(t, d.Close())
+	<-ran
+	require.NoError(t, db.Close())
+
+	// Second life, on the same database, at the same instant.
+	db, err = sqlstore.Open(ctx, path, sqlstore.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	ds, _, err = db.ListWebhookDeliveries(ctx, endpointID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Empty(t, ds[0].LeaseToken, "the stopped sender released its lease")
+	d, err = outbox.NewDispatcher(db, cfg)
+	require.NoError(t, err)
+	defer d.Close()
+	n, err := d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "sent at once, not when the old lease ends")
+	n, err = d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing left")
+
+	attempts, statuses, handled := rec.snapshot()
+	assert.Equal(t, []string{id, id, id, id}, attempts, "every attempt under the event's webhook-id")
+	assert.Equal(t, []int{500, 500, 0, 204}, statuses)
+	assert.Equal(t, map[string]int{id: 1}, handled, "handled exactly once")
+	ds, _, err = db.ListWebhookDeliveries(ctx, endpointID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, "delivered", ds[0].Status())
+	assert.Equal(t, 3, ds[0].Attempts, "the interrupted attempt is not counted")
+}
+
+// TestCloseReleasesUnattempted: a dispatcher closed while a claimed
+// delivery waits for its endpoint's rate limit releases it; another
+// dispatcher claims it at once.
+func TestCloseReleasesUnattempted(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 0)
+	s := store.NewMemoryWebhooks()
+	addEndpoint(t, s, srv.URL, rec.secret)
+	waiting := make(chan struct{}, 1)
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Rate: 1, Burst: 1, Interval: time.Hour, Logger: slog.New(slog.DiscardHandler),
+		Sleep: func(ctx context.Context, _ time.Duration) error {
+			waiting <- struct{}{}
+			<-ctx.Done()
+			return ctx.Err()
+		}})
+	require.NoError(t, err)
+	for _, id := range []string{"msg_1", "msg_2", "msg_3"} {
+		_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: id, Type: "key.created", Payload: []byte(`{}`), At: t0})
+		require.NoError(t, err)
+	}
+	ran := make(chan struct{})
+	go func() { defer close(ran); d.Run(ctx) }()
+	select {
+	case <-waiting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second delivery never waited for the rate limit")
+	}
+	require.NoError(t, d.Close())
+	<-ran
+	ds, err := s.ClaimWebhookDeliveries(ctx, clock.Now(), time.Minute, 10)
+	require.NoError(t, err)
+	assert.Len(t, ds, 2, "the two unattempted deliveries are claimed again at once")
+	_, _, handled := rec.snapshot()
+	assert.Len(t, handled, 1)
 }
 
 func mustOnlyEndpoint(t *testing.T, s store.WebhookStore) string {

@@ -20,9 +20,11 @@
 // admin.Webhooks.Enable) resets its run of failures, and those deliveries
 // are sent when due; a delivery that ran out of attempts stays failed,
 // and events emitted while it was disabled were never queued for it.
-// A restart loses nothing: what was not delivered is still in the store,
-// and a delivery whose process died mid-attempt is claimed again when its
-// lease ends.
+// A restart loses no delivery that was stored: what was not delivered is
+// still in the store. A dispatcher that is closed releases the leases of
+// the deliveries it claimed and did not finish, so the next one sends them
+// at once; a delivery whose process died mid-attempt is claimed again
+// when its lease ends.
 //
 //	sink := outbox.NewSink(db, outbox.SinkConfig{})
 //	mgr, _ := admin.NewManager(keys, db, format, admin.Config{Events: sink})
