@@ -1,13 +1,17 @@
-// Package outbox delivers Gatehouse's key events to webhook endpoints, at
-// least once, from an outbox in the store.
+// Package outbox delivers Gatehouse's key events to webhook endpoints from
+// an outbox in the store: every event stored there, at least once.
 //
 // A [Sink] is the admin.EventSink of the key manager (and of the expiry
 // reminders and the leaked-key endpoint): it turns each event into a
 // [webhook.Payload] (never the key, its digest or a token) and stores one
 // delivery for every enabled endpoint that wants it, in one transaction,
-// before the change's request returns. A [Dispatcher] claims the due
-// deliveries with a lease (so that two processes on one database never
-// send one at the same time), signs each by the Standard Webhooks scheme
+// before the change's request returns. That write follows the change's
+// commit rather than joining its transaction: it is retried a few times
+// (SinkConfig.Attempts within Timeout), and an event whose every write
+// failed, or whose process died between the commit and the write, is lost
+// (the change stands; the audit log records both). A [Dispatcher] claims
+// the due deliveries with a lease (so that two processes on one database
+// never send one at the same time), signs each by the Standard Webhooks scheme
 // and POSTs it. A 2xx answer delivers it; anything else (another status,
 // a redirect, a timeout) is retried with exponential backoff and jitter,
 // up to a cap, under the same webhook-id, so that receivers deduplicate.
