@@ -39,10 +39,13 @@ type LeakConfig struct {
 	// Action is [LeakRevoke] or [LeakFlag]. Default LeakRevoke.
 	Action string
 	// Client fetches the key set. Default: an http.Client with a
-	// 10-second timeout.
+	// 10-second timeout. Each fetch is also bounded by 10 seconds, and
+	// does not end when the request that caused it does.
 	Client *http.Client
 	// RefreshInterval is the least time between two fetches of the key
-	// set (on an unknown key ID). Default 1 minute.
+	// set (on an unknown key ID); within it, a report signed by a key ID
+	// the last fetch did not find is answered 503 with Retry-After.
+	// Default 1 minute.
 	RefreshInterval time.Duration
 	// MaxBody caps a report's body. Default 1 MiB.
 	MaxBody int64
@@ -135,8 +138,9 @@ func NewLeakedKeys(m *Manager, cfg LeakConfig) (*LeakedKeys, error) {
 
 // Check verifies a report's signature: keyID and sig are the
 // Github-Public-Key-Identifier and Github-Public-Key-Signature headers.
-// It returns nil, [ErrLeakSignature], [ErrUnknownSigningKey] or
-// [ErrSigningKeysUnavailable].
+// It returns nil, [ErrLeakSignature], [ErrUnknownSigningKey], or a
+// [*SigningKeysRetryError] holding [ErrSigningKeysUnavailable] or
+// [ErrSigningKeyNotFetched].
 func (l *LeakedKeys) Check(ctx context.Context, body []byte, keyID, sig string) error {
 	if keyID == "" || sig == "" || len(sig) > 512 {
 		return ErrLeakSignature
@@ -236,7 +240,9 @@ func truncate(s string, n int) string {
 // ServeHTTP answers POST reports: 200 with a JSON array of [LeakResult];
 // 401 problem+json for a missing, unknown or bad signature; 400 for a
 // body that is not a report; 413 for one over MaxBody; 405 for another
-// method; 503 when the key set or the store cannot be reached.
+// method; 503 when the key set or the store cannot be reached, and 503
+// with Retry-After for a key ID unknown to the key set fetched less than
+// RefreshInterval ago (a key rotated since then verifies on the retry).
 func (l *LeakedKeys) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
@@ -254,10 +260,19 @@ func (l *LeakedKeys) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = l.Check(r.Context(), body, r.Header.Get("Github-Public-Key-Identifier"), r.Header.Get("Github-Public-Key-Signature"))
+	var retry *SigningKeysRetryError
+	if errors.As(err, &retry) {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(max(1, (retry.RetryAfter+time.Second-1)/time.Second)), 10))
+	}
 	switch {
 	case errors.Is(err, ErrSigningKeysUnavailable):
 		l.m.log.LogAttrs(r.Context(), slog.LevelError, "gatehouse.leak_report.keys_unavailable", slog.String("error", err.Error()))
 		problem(w, http.StatusServiceUnavailable, "unavailable", "The reporter's signing keys cannot be fetched; try again later", nil)
+		return
+	case errors.Is(err, ErrSigningKeyNotFetched):
+		// Maybe a key rotated since the last fetch: the reporter sends
+		// the report again once the key set may be fetched again.
+		problem(w, http.StatusServiceUnavailable, "unavailable", "The report's signing key is not in the key set fetched last; try again later", nil)
 		return
 	case err != nil:
 		problem(w, http.StatusUnauthorized, "invalid_signature", "The report's signature is missing or does not verify", nil)
