@@ -36,7 +36,12 @@ type LeakConfig struct {
 	// KeysURL is the reporter's published key set. Default
 	// [GitHubSecretScanningKeysURL].
 	KeysURL string
-	// Action is [LeakRevoke] or [LeakFlag]. Default LeakRevoke.
+	// Action is [LeakRevoke] or [LeakFlag]. Default LeakRevoke. A report
+	// emits key.leaked only when it changes something, so that a replayed
+	// report (a new webhook-id) does not reach receivers again: with
+	// LeakRevoke, when it revoked the key; with LeakFlag, at most once per
+	// key per 24 hours in each process (for the 10,000 keys reported
+	// last). The log records every report (gatehouse.key.leaked).
 	Action string
 	// Client fetches the key set. Default: an http.Client with a
 	// 10-second timeout. Each fetch is also bounded by 10 seconds, and
@@ -90,14 +95,15 @@ var (
 // body's SHA-256). It verifies the signature against the published key
 // set, checks each token's prefix and checksum before any lookup, finds
 // the key by digest, revokes it or only flags it (as configured), and
-// emits key.leaked (and key.revoked when it revoked the key). It is safe
-// for concurrent use.
+// emits key.leaked (and key.revoked when it revoked the key), once per
+// change (see [LeakConfig].Action). It is safe for concurrent use.
 type LeakedKeys struct {
 	m         *Manager
 	keys      *reporterKeys
 	action    string
 	maxBody   int64
 	maxTokens int
+	seen      *leakSeen // flagged keys' last key.leaked
 }
 
 // NewLeakedKeys returns the leak endpoint over m's keys, hasher, format,
@@ -132,7 +138,7 @@ func NewLeakedKeys(m *Manager, cfg LeakConfig) (*LeakedKeys, error) {
 	if cfg.MaxKeySetBody <= 0 {
 		cfg.MaxKeySetBody = 1 << 20
 	}
-	return &LeakedKeys{m: m, action: cfg.Action, maxBody: cfg.MaxBody, maxTokens: cfg.MaxTokens,
+	return &LeakedKeys{m: m, action: cfg.Action, maxBody: cfg.MaxBody, maxTokens: cfg.MaxTokens, seen: newLeakSeen(leakSeenWindow, leakSeenCap),
 		keys: &reporterKeys{url: cfg.KeysURL, client: cfg.Client, interval: cfg.RefreshInterval, maxBody: cfg.MaxKeySetBody, now: m.now}}, nil
 }
 
@@ -199,19 +205,28 @@ func (l *LeakedKeys) one(ctx context.Context, r LeakReport) (string, error) {
 	case err != nil:
 		return "", gatehouse.Unavailable(err)
 	}
-	action := "flagged"
+	// emit: whether this report changed something that receivers have
+	// not heard of (a replayed report emits nothing).
+	action, emit := "flagged", false
 	if l.action == LeakRevoke {
 		action = "revoked"
 		if !k.Revoked() {
-			k, err = l.m.keys.RevokeKey(ctx, k.ID, l.m.now())
+			now := l.m.now()
+			k, err = l.m.keys.RevokeKey(ctx, k.ID, now)
 			if errors.Is(err, store.ErrNotFound) {
 				return "false_positive", nil // deleted meanwhile
 			}
 			if err != nil {
 				return "", gatehouse.Unavailable(err)
 			}
-			l.m.audit(ctx, "gatehouse.key.revoked", Actor{ID: LeakActorID}, k)
+			// A revocation that won against another one keeps its time
+			// (the store keeps the first); the store may truncate it.
+			if emit = !k.RevokedAt.Before(now.Truncate(time.Microsecond)); emit {
+				l.m.audit(ctx, "gatehouse.key.revoked", Actor{ID: LeakActorID}, k)
+			}
 		}
+	} else {
+		emit = l.seen.due(k.ID, l.m.now())
 	}
 	url := r.URL
 	if len(url) > 2048 {
@@ -220,7 +235,7 @@ func (l *LeakedKeys) one(ctx context.Context, r LeakReport) (string, error) {
 	l.m.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse.key.leaked", slog.String("key_id", k.ID), slog.String("key_name", k.Name),
 		slog.String("owner_id", k.OwnerID), slog.String("tenant_id", k.TenantID), slog.String("action", action),
 		slog.String("url", url), slog.String("source", truncate(r.Source, 64)))
-	if l.m.events != nil {
+	if l.m.events != nil && emit {
 		e := Event{Type: EventKeyLeaked, Key: k, ActorID: LeakActorID, At: l.m.now(), LeakAction: action, LeakURL: url}
 		if err := l.m.events.Emit(ctx, e); err != nil {
 			l.m.log.LogAttrs(ctx, slog.LevelError, "gatehouse.event.failed", slog.String("event", e.Type),

@@ -253,13 +253,62 @@ func TestLeakedKeyRevoked(t *testing.T) {
 	assert.Contains(t, f.logs.String(), "gatehouse.key.leaked")
 	assert.NotContains(t, f.logs.String(), key, "the token is never logged")
 
-	// Reported again: still a true positive, not revoked twice.
+	// Reported again (a replay, or GitHub finding it elsewhere): still a
+	// true positive, and no event, since nothing changed.
 	status, body = f.post(t, "k1", reportBody(t, key), "")
 	require.Equal(t, http.StatusOK, status)
 	assert.Contains(t, string(body), "true_positive")
 	f.mu.Lock()
-	assert.Len(t, f.events, 3, "one more key.leaked, no second key.revoked")
+	assert.Len(t, f.events, 2, "no second key.leaked, no second key.revoked")
 	f.mu.Unlock()
+}
+
+// TestLeakedKeyRevokedBefore: a key that an admin revoked before it was
+// reported is a true positive, and the report emits nothing.
+func TestLeakedKeyRevokedBefore(t *testing.T) {
+	f := newLeakFixture(t, "")
+	key, rec := f.issue(t)
+	_, err := f.cache.RevokeKey(context.Background(), rec.ID, t0)
+	require.NoError(t, err)
+	status, body := f.post(t, "k1", reportBody(t, key), "")
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, string(body), "true_positive")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	assert.Empty(t, f.events)
+}
+
+// TestLeakedKeyFlaggedOncePerDay: in flag mode a key reported again and
+// again emits key.leaked at most once per 24 hours.
+func TestLeakedKeyFlaggedOncePerDay(t *testing.T) {
+	f := newLeakFixture(t, admin.LeakFlag)
+	key, _ := f.issue(t)
+	other, _ := f.issue(t)
+	tests := []struct {
+		name    string
+		advance time.Duration
+		tokens  []string
+		events  int
+	}{
+		{"first report", 0, []string{key}, 1},
+		{"replayed at once", 0, []string{key}, 1},
+		{"twice in one report", time.Hour, []string{key, key}, 1},
+		{"another key", 0, []string{other}, 2},
+		{"just under 24 hours later", 23*time.Hour - time.Second, []string{key}, 2},
+		{"24 hours after the first", time.Second, []string{key}, 3},
+		{"replayed after that", time.Minute, []string{key}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.clock.Advance(tt.advance)
+			status, body := f.post(t, "k1", reportBody(t, tt.tokens...), "")
+			require.Equal(t, http.StatusOK, status)
+			assert.Contains(t, string(body), "true_positive")
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			assert.Len(t, f.events, tt.events)
+		})
+	}
 }
 
 func TestLeakedKeyFlagged(t *testing.T) {
