@@ -274,7 +274,9 @@ func (d *Dispatcher) sendGroup(ctx context.Context, endpointID string, group []*
 	e, err := d.store.WebhookEndpoint(ctx, endpointID)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			d.log.LogAttrs(ctx, slog.LevelError, "gatehouse.webhook.pass_failed", slog.String("endpoint_id", endpointID), slog.String("error", err.Error()))
+			if ctx.Err() == nil {
+				d.log.LogAttrs(ctx, slog.LevelError, "gatehouse.webhook.pass_failed", slog.String("endpoint_id", endpointID), slog.String("error", err.Error()))
+			}
 			d.release(ctx, group)
 		}
 		return
