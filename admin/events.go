@@ -36,9 +36,11 @@ type Event struct {
 }
 
 // EventSink receives key events after they happen, such as a webhook
-// outbox. Emit is called after the change is stored; an error is logged
-// and does not undo the change, so a sink that must not lose events
-// stores them durably before it returns.
+// outbox. Emit is called after the change is stored, outside its
+// transaction; an error is logged (gatehouse.event.failed, at ERROR) and
+// does not undo the change, so a sink that must not lose events stores
+// them durably before it returns, and retries a failed write itself. A
+// process that dies between the change and Emit loses that event.
 type EventSink interface {
 	Emit(ctx context.Context, e Event) error
 }

@@ -36,13 +36,21 @@ type LeakConfig struct {
 	// KeysURL is the reporter's published key set. Default
 	// [GitHubSecretScanningKeysURL].
 	KeysURL string
-	// Action is [LeakRevoke] or [LeakFlag]. Default LeakRevoke.
+	// Action is [LeakRevoke] or [LeakFlag]. Default LeakRevoke. A report
+	// emits key.leaked only when it changes something, so that a replayed
+	// report (a new webhook-id) does not reach receivers again: with
+	// LeakRevoke, when it revoked the key; with LeakFlag, at most once per
+	// key per 24 hours in each process (for the 10,000 keys reported
+	// last). The log records every report (gatehouse.key.leaked).
 	Action string
 	// Client fetches the key set. Default: an http.Client with a
-	// 10-second timeout.
+	// 10-second timeout. Each fetch is also bounded by 10 seconds, and
+	// does not end when the request that caused it does.
 	Client *http.Client
 	// RefreshInterval is the least time between two fetches of the key
-	// set (on an unknown key ID). Default 1 minute.
+	// set (on an unknown key ID); within it, a report signed by a key ID
+	// the last fetch did not find is answered 503 with Retry-After.
+	// Default 1 minute.
 	RefreshInterval time.Duration
 	// MaxBody caps a report's body. Default 1 MiB.
 	MaxBody int64
@@ -87,14 +95,15 @@ var (
 // body's SHA-256). It verifies the signature against the published key
 // set, checks each token's prefix and checksum before any lookup, finds
 // the key by digest, revokes it or only flags it (as configured), and
-// emits key.leaked (and key.revoked when it revoked the key). It is safe
-// for concurrent use.
+// emits key.leaked (and key.revoked when it revoked the key), once per
+// change (see [LeakConfig].Action). It is safe for concurrent use.
 type LeakedKeys struct {
 	m         *Manager
 	keys      *reporterKeys
 	action    string
 	maxBody   int64
 	maxTokens int
+	seen      *leakSeen // flagged keys' last key.leaked
 }
 
 // NewLeakedKeys returns the leak endpoint over m's keys, hasher, format,
@@ -129,14 +138,15 @@ func NewLeakedKeys(m *Manager, cfg LeakConfig) (*LeakedKeys, error) {
 	if cfg.MaxKeySetBody <= 0 {
 		cfg.MaxKeySetBody = 1 << 20
 	}
-	return &LeakedKeys{m: m, action: cfg.Action, maxBody: cfg.MaxBody, maxTokens: cfg.MaxTokens,
+	return &LeakedKeys{m: m, action: cfg.Action, maxBody: cfg.MaxBody, maxTokens: cfg.MaxTokens, seen: newLeakSeen(leakSeenWindow, leakSeenCap),
 		keys: &reporterKeys{url: cfg.KeysURL, client: cfg.Client, interval: cfg.RefreshInterval, maxBody: cfg.MaxKeySetBody, now: m.now}}, nil
 }
 
 // Check verifies a report's signature: keyID and sig are the
 // Github-Public-Key-Identifier and Github-Public-Key-Signature headers.
-// It returns nil, [ErrLeakSignature], [ErrUnknownSigningKey] or
-// [ErrSigningKeysUnavailable].
+// It returns nil, [ErrLeakSignature], [ErrUnknownSigningKey], or a
+// [*SigningKeysRetryError] holding [ErrSigningKeysUnavailable] or
+// [ErrSigningKeyNotFetched].
 func (l *LeakedKeys) Check(ctx context.Context, body []byte, keyID, sig string) error {
 	if keyID == "" || sig == "" || len(sig) > 512 {
 		return ErrLeakSignature
@@ -195,19 +205,28 @@ func (l *LeakedKeys) one(ctx context.Context, r LeakReport) (string, error) {
 	case err != nil:
 		return "", gatehouse.Unavailable(err)
 	}
-	action := "flagged"
+	// emit: whether this report changed something that receivers have
+	// not heard of (a replayed report emits nothing).
+	action, emit := "flagged", false
 	if l.action == LeakRevoke {
 		action = "revoked"
 		if !k.Revoked() {
-			k, err = l.m.keys.RevokeKey(ctx, k.ID, l.m.now())
+			now := l.m.now()
+			k, err = l.m.keys.RevokeKey(ctx, k.ID, now)
 			if errors.Is(err, store.ErrNotFound) {
 				return "false_positive", nil // deleted meanwhile
 			}
 			if err != nil {
 				return "", gatehouse.Unavailable(err)
 			}
-			l.m.audit(ctx, "gatehouse.key.revoked", Actor{ID: LeakActorID}, k)
+			// A revocation that won against another one keeps its time
+			// (the store keeps the first); the store may truncate it.
+			if emit = !k.RevokedAt.Before(now.Truncate(time.Microsecond)); emit {
+				l.m.audit(ctx, "gatehouse.key.revoked", Actor{ID: LeakActorID}, k)
+			}
 		}
+	} else {
+		emit = l.seen.due(k.ID, l.m.now())
 	}
 	url := r.URL
 	if len(url) > 2048 {
@@ -216,7 +235,7 @@ func (l *LeakedKeys) one(ctx context.Context, r LeakReport) (string, error) {
 	l.m.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse.key.leaked", slog.String("key_id", k.ID), slog.String("key_name", k.Name),
 		slog.String("owner_id", k.OwnerID), slog.String("tenant_id", k.TenantID), slog.String("action", action),
 		slog.String("url", url), slog.String("source", truncate(r.Source, 64)))
-	if l.m.events != nil {
+	if l.m.events != nil && emit {
 		e := Event{Type: EventKeyLeaked, Key: k, ActorID: LeakActorID, At: l.m.now(), LeakAction: action, LeakURL: url}
 		if err := l.m.events.Emit(ctx, e); err != nil {
 			l.m.log.LogAttrs(ctx, slog.LevelError, "gatehouse.event.failed", slog.String("event", e.Type),
@@ -236,7 +255,9 @@ func truncate(s string, n int) string {
 // ServeHTTP answers POST reports: 200 with a JSON array of [LeakResult];
 // 401 problem+json for a missing, unknown or bad signature; 400 for a
 // body that is not a report; 413 for one over MaxBody; 405 for another
-// method; 503 when the key set or the store cannot be reached.
+// method; 503 when the key set or the store cannot be reached, and 503
+// with Retry-After for a key ID unknown to the key set fetched less than
+// RefreshInterval ago (a key rotated since then verifies on the retry).
 func (l *LeakedKeys) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
@@ -254,10 +275,19 @@ func (l *LeakedKeys) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = l.Check(r.Context(), body, r.Header.Get("Github-Public-Key-Identifier"), r.Header.Get("Github-Public-Key-Signature"))
+	var retry *SigningKeysRetryError
+	if errors.As(err, &retry) {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(max(1, (retry.RetryAfter+time.Second-1)/time.Second)), 10))
+	}
 	switch {
 	case errors.Is(err, ErrSigningKeysUnavailable):
 		l.m.log.LogAttrs(r.Context(), slog.LevelError, "gatehouse.leak_report.keys_unavailable", slog.String("error", err.Error()))
 		problem(w, http.StatusServiceUnavailable, "unavailable", "The reporter's signing keys cannot be fetched; try again later", nil)
+		return
+	case errors.Is(err, ErrSigningKeyNotFetched):
+		// Maybe a key rotated since the last fetch: the reporter sends
+		// the report again once the key set may be fetched again.
+		problem(w, http.StatusServiceUnavailable, "unavailable", "The report's signing key is not in the key set fetched last; try again later", nil)
 		return
 	case err != nil:
 		problem(w, http.StatusUnauthorized, "invalid_signature", "The report's signature is missing or does not verify", nil)

@@ -19,22 +19,47 @@ import (
 // Errors of the signing keys of leak reports.
 var (
 	// ErrUnknownSigningKey means a report names a key that the published
-	// key set does not hold (after a refetch, or within RefreshInterval
-	// of the last one). Response: 401.
+	// key set does not hold, fetched again for this report. Response: 401.
 	ErrUnknownSigningKey = errors.New("admin: leak report signed with an unknown key")
+	// ErrSigningKeyNotFetched means a report names a key that the key set
+	// did not hold when it was fetched, less than RefreshInterval ago: the
+	// key may be new (the reporter rotated it since), so the report is to
+	// be sent again once the key set may be fetched again. It comes in a
+	// [*SigningKeysRetryError]. Response: 503 with Retry-After.
+	ErrSigningKeyNotFetched = errors.New("admin: leak report signing key not in the key set fetched last")
 	// ErrSigningKeysUnavailable means the key set could not be fetched,
-	// so no report can be verified. Response: 503.
+	// so no report can be verified. It comes in a
+	// [*SigningKeysRetryError]. Response: 503 with Retry-After.
 	ErrSigningKeysUnavailable = errors.New("admin: leak report signing keys unavailable")
 )
 
+// SigningKeysRetryError is the error of a report that cannot be verified
+// now: Err is [ErrSigningKeysUnavailable] or [ErrSigningKeyNotFetched],
+// and RetryAfter how long until the key set may be fetched again.
+type SigningKeysRetryError struct {
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *SigningKeysRetryError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *SigningKeysRetryError) Unwrap() error { return e.Err }
+
 const maxKeyIDLen = 256
+
+// keySetFetchTimeout bounds one fetch of the key set, whatever the
+// client's own timeout.
+const keySetFetchTimeout = 10 * time.Second
 
 // reporterKeys is the published key set of a leak reporter (GitHub's
 // secret scanning: {"public_keys": [{"key_identifier", "key" (PEM),
 // "is_current"}]}), fetched with a timeout and a size cap, cached, and
 // fetched again when an unknown key ID appears, at most once per
 // interval; fetches are serialised, so a flood of unknown IDs costs one
-// fetch per interval. Only ECDSA P-256 keys are kept.
+// fetch per interval. A fetch does not end with the request that caused
+// it (only with its timeout), so that a caller who hangs up cannot make
+// it fail for everyone. Only ECDSA P-256 keys are kept.
 type reporterKeys struct {
 	url      string
 	client   *http.Client
@@ -67,17 +92,20 @@ func (g *reporterKeys) key(ctx context.Context, id string) (*ecdsa.PublicKey, er
 		}
 	}
 	now := g.now()
-	if !g.lastFetch.IsZero() && now.Sub(g.lastFetch) < g.interval {
+	if since := now.Sub(g.lastFetch); !g.lastFetch.IsZero() && since < g.interval {
+		err := ErrSigningKeyNotFetched
 		if g.lastErr != nil {
-			return nil, ErrSigningKeysUnavailable
+			err = ErrSigningKeysUnavailable
 		}
-		return nil, ErrUnknownSigningKey
+		return nil, &SigningKeysRetryError{RetryAfter: g.interval - since, Err: err}
 	}
 	g.lastFetch = now
-	m, err := g.fetch(ctx)
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keySetFetchTimeout)
+	defer cancel()
+	m, err := g.fetch(fctx)
 	g.lastErr = err
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrSigningKeysUnavailable, err)
+		return nil, &SigningKeysRetryError{RetryAfter: g.interval, Err: fmt.Errorf("%w: %v", ErrSigningKeysUnavailable, err)}
 	}
 	g.keys.Store(&m)
 	if k := m[id]; k != nil {

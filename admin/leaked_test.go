@@ -158,6 +158,13 @@ func (f *leakFixture) issue(t *testing.T) (string, *store.Key) {
 // signature when set).
 func (f *leakFixture) post(t *testing.T, id string, body []byte, sig string) (int, []byte) {
 	t.Helper()
+	status, _, resp := f.send(t, id, body, sig)
+	return status, resp
+}
+
+// send is post that also returns the response's header.
+func (f *leakFixture) send(t *testing.T, id string, body []byte, sig string) (int, http.Header, []byte) {
+	t.Helper()
 	if sig == "" {
 		f.rep.mu.Lock()
 		k := f.rep.keys[id]
@@ -179,7 +186,7 @@ func (f *leakFixture) post(t *testing.T, id string, body []byte, sig string) (in
 	if res.StatusCode != http.StatusOK {
 		assert.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
 	}
-	return res.StatusCode, buf.Bytes()
+	return res.StatusCode, res.Header, buf.Bytes()
 }
 
 func reportBody(t *testing.T, tokens ...string) []byte {
@@ -246,13 +253,62 @@ func TestLeakedKeyRevoked(t *testing.T) {
 	assert.Contains(t, f.logs.String(), "gatehouse.key.leaked")
 	assert.NotContains(t, f.logs.String(), key, "the token is never logged")
 
-	// Reported again: still a true positive, not revoked twice.
+	// Reported again (a replay, or GitHub finding it elsewhere): still a
+	// true positive, and no event, since nothing changed.
 	status, body = f.post(t, "k1", reportBody(t, key), "")
 	require.Equal(t, http.StatusOK, status)
 	assert.Contains(t, string(body), "true_positive")
 	f.mu.Lock()
-	assert.Len(t, f.events, 3, "one more key.leaked, no second key.revoked")
+	assert.Len(t, f.events, 2, "no second key.leaked, no second key.revoked")
 	f.mu.Unlock()
+}
+
+// TestLeakedKeyRevokedBefore: a key that an admin revoked before it was
+// reported is a true positive, and the report emits nothing.
+func TestLeakedKeyRevokedBefore(t *testing.T) {
+	f := newLeakFixture(t, "")
+	key, rec := f.issue(t)
+	_, err := f.cache.RevokeKey(context.Background(), rec.ID, t0)
+	require.NoError(t, err)
+	status, body := f.post(t, "k1", reportBody(t, key), "")
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, string(body), "true_positive")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	assert.Empty(t, f.events)
+}
+
+// TestLeakedKeyFlaggedOncePerDay: in flag mode a key reported again and
+// again emits key.leaked at most once per 24 hours.
+func TestLeakedKeyFlaggedOncePerDay(t *testing.T) {
+	f := newLeakFixture(t, admin.LeakFlag)
+	key, _ := f.issue(t)
+	other, _ := f.issue(t)
+	tests := []struct {
+		name    string
+		advance time.Duration
+		tokens  []string
+		events  int
+	}{
+		{"first report", 0, []string{key}, 1},
+		{"replayed at once", 0, []string{key}, 1},
+		{"twice in one report", time.Hour, []string{key, key}, 1},
+		{"another key", 0, []string{other}, 2},
+		{"just under 24 hours later", 23*time.Hour - time.Second, []string{key}, 2},
+		{"24 hours after the first", time.Second, []string{key}, 3},
+		{"replayed after that", time.Minute, []string{key}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.clock.Advance(tt.advance)
+			status, body := f.post(t, "k1", reportBody(t, tt.tokens...), "")
+			require.Equal(t, http.StatusOK, status)
+			assert.Contains(t, string(body), "true_positive")
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			assert.Len(t, f.events, tt.events)
+		})
+	}
 }
 
 func TestLeakedKeyFlagged(t *testing.T) {
@@ -328,13 +384,14 @@ func TestLeakedKeysKeySetRefresh(t *testing.T) {
 	assert.Equal(t, int64(2), f.rep.fetches.Load(), "refetched for the unknown ID")
 
 	for range 5 {
-		status, _ = f.post(t, "k-unknown", empty, sign(t, k2, empty))
-		assert.Equal(t, 401, status)
+		status, header, _ := f.send(t, "k-unknown", empty, sign(t, k2, empty))
+		assert.Equal(t, 503, status, "unknown within the interval: maybe new, try again")
+		assert.Equal(t, "60", header.Get("Retry-After"))
 	}
 	assert.Equal(t, int64(2), f.rep.fetches.Load(), "a flood of unknown IDs costs at most one fetch per interval")
 	f.clock.Advance(time.Minute)
 	status, _ = f.post(t, "k-unknown", empty, sign(t, k2, empty))
-	assert.Equal(t, 401, status)
+	assert.Equal(t, 401, status, "unknown to a fresh fetch")
 	assert.Equal(t, int64(3), f.rep.fetches.Load())
 
 	f.rep.mu.Lock()
@@ -342,12 +399,94 @@ func TestLeakedKeysKeySetRefresh(t *testing.T) {
 	f.rep.mu.Unlock()
 	f.clock.Advance(time.Minute)
 	k3 := f.rep.addKey(t, "k3")
-	status, body := f.post(t, "k3", empty, sign(t, k3, empty))
+	status, header, body := f.send(t, "k3", empty, sign(t, k3, empty))
 	assert.Equal(t, 503, status, "%s", body)
-	status, _ = f.post(t, "k3", empty, sign(t, k3, empty))
+	assert.Equal(t, "60", header.Get("Retry-After"))
+	f.clock.Advance(20 * time.Second)
+	status, header, _ = f.send(t, "k3", empty, sign(t, k3, empty))
 	assert.Equal(t, 503, status, "still unavailable within the interval")
+	assert.Equal(t, "40", header.Get("Retry-After"))
 	status, _ = f.post(t, "k1", empty, "")
 	assert.Equal(t, 200, status, "known keys still verify")
+}
+
+// TestLeakedKeysRotationAfterProbe: a request signed with a random key
+// ID makes the key set be fetched; a genuine report signed with a key
+// GitHub rotated in just after is answered 503 with Retry-After (not 401)
+// until the key set may be fetched again, and then verifies.
+func TestLeakedKeysRotationAfterProbe(t *testing.T) {
+	f := newLeakFixture(t, admin.LeakFlag)
+	key, _ := f.issue(t)
+	empty := []byte("[]")
+	status, _ := f.post(t, "k1", empty, "")
+	require.Equal(t, 200, status)
+	f.clock.Advance(time.Minute)
+	status, _ = f.post(t, "k-random", empty, sign(t, f.rep.keys["k1"], empty))
+	require.Equal(t, 401, status, "unknown after a fresh fetch")
+	require.Equal(t, int64(2), f.rep.fetches.Load())
+
+	k2 := f.rep.addKey(t, "k2")
+	report := reportBody(t, key)
+	tests := []struct {
+		name       string
+		advance    time.Duration
+		status     int
+		retryAfter string
+	}{
+		{"just after the probe's fetch", time.Second, 503, "59"},
+		{"later in the interval", 30 * time.Second, 503, "29"},
+		{"once the interval is over", 29 * time.Second, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.clock.Advance(tt.advance)
+			status, header, body := f.send(t, "k2", report, sign(t, k2, report))
+			assert.Equal(t, tt.status, status, "%s", body)
+			assert.Equal(t, tt.retryAfter, header.Get("Retry-After"))
+		})
+	}
+	assert.Equal(t, int64(3), f.rep.fetches.Load())
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	require.Len(t, f.events, 1, "the genuine report was handled")
+	assert.Equal(t, admin.EventKeyLeaked, f.events[0].Type)
+}
+
+// TestLeakedKeysFetchOutlivesCaller: a caller who hangs up while the key
+// set is being fetched does not make the fetch fail: it completes, and
+// reports signed by its keys verify.
+func TestLeakedKeysFetchOutlivesCaller(t *testing.T) {
+	f := newLeakFixture(t, admin.LeakFlag)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	gated := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+		f.rep.srv.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gated.Close)
+	m, err := admin.NewManager(f.cache, store.NewMemory(), format, admin.Config{Hasher: f.hasher, Now: f.clock.Now,
+		Logger: slogJSON(f.logs)})
+	require.NoError(t, err)
+	l, err := admin.NewLeakedKeys(m, admin.LeakConfig{KeysURL: gated.URL})
+	require.NoError(t, err)
+	body := []byte("[]")
+	sig := sign(t, f.rep.keys["k1"], body)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- l.Check(ctx, body, "k1", sig) }()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the key set was never fetched")
+	}
+	cancel() // the caller hangs up mid-fetch
+	close(release)
+	assert.NoError(t, <-errc, "the fetch completed")
+	assert.NoError(t, l.Check(context.Background(), body, "k1", sig), "and its keys verify, within the interval too")
 }
 
 func TestLeakedKeysRefusals(t *testing.T) {

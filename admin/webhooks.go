@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse"
@@ -129,8 +130,12 @@ func (w *Webhooks) Enable(ctx context.Context, by, id string) (*store.WebhookEnd
 
 // Deliveries returns a page of the endpoint's deliveries, newest first,
 // and the cursor of the next page: [ErrNotFound] when there is no such
-// endpoint.
+// endpoint, a [*ValidationError] when before is neither "" nor a cursor
+// that Deliveries returned (a delivery ID).
 func (w *Webhooks) Deliveries(ctx context.Context, id, before string, limit int) ([]*store.WebhookDelivery, string, error) {
+	if before != "" && !isDeliveryID(before) {
+		return nil, "", invalid("before", "must be the next cursor of a previous page (a delivery ID, whd_...)")
+	}
 	if _, err := w.store.WebhookEndpoint(ctx, id); err != nil {
 		return nil, "", storeError(err)
 	}
@@ -139,4 +144,20 @@ func (w *Webhooks) Deliveries(ctx context.Context, id, before string, limit int)
 		return nil, "", gatehouse.Unavailable(err)
 	}
 	return ds, next, nil
+}
+
+// isDeliveryID reports whether s has the shape of a delivery ID:
+// "whd_" and 26 characters of lower-case Crockford base32 (see
+// [store.NewID]).
+func isDeliveryID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "whd_")
+	if !ok || len(rest) != 26 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if !strings.ContainsRune("0123456789abcdefghjkmnpqrstvwxyz", rune(rest[i])) {
+			return false
+		}
+	}
+	return true
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,49 @@ func TestWebhookAPIEnable(t *testing.T) {
 	assert.Contains(t, logs, `"actor_id":"`+sam+`"`)
 	assert.NotContains(t, logs, secret, "never logged")
 	assert.NotContains(t, logs, "token=abc", "the URL's query is not logged")
+}
+
+// TestWebhookAPIDeliveriesCursor: a before= that is not a cursor this
+// API returned is a 422, like a bad limit; a real one pages.
+func TestWebhookAPIDeliveriesCursor(t *testing.T) {
+	ctx := context.Background()
+	e, s, _ := webhookEnv(t)
+	admin := e.boot[sam]
+	res := requireStatus(t, e.do(t, "POST", hooksPath, admin, map[string]any{"url": "https://hooks.example.com/in"}), http.StatusCreated)
+	id := res["webhook"].(map[string]any)["id"].(string)
+	for _, msg := range []string{"msg_1", "msg_2"} {
+		_, err := s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: msg, Type: "key.revoked", Payload: []byte(`{}`), At: t0})
+		require.NoError(t, err)
+	}
+	first := requireStatus(t, e.do(t, "GET", hooksPath+"/"+id+"/deliveries?limit=1", admin, nil), http.StatusOK)
+	next, _ := first["next"].(string)
+	require.NotEmpty(t, next)
+	valid := strings.Repeat("0", 26)
+	tests := []struct {
+		name, before string
+		status       int
+	}{
+		{"garbage", "garbage", 422},
+		{"another record's ID", "whe_" + valid, 422},
+		{"too short", "whd_" + valid[:25], 422},
+		{"too long", "whd_" + valid + "0", 422},
+		{"upper case", "whd_" + strings.Repeat("A", 26), 422},
+		{"letter outside the alphabet", "whd_" + valid[:25] + "u", 422},
+		{"non-ASCII", "whd_" + valid[:24] + "é", 422},
+		{"the next cursor", next, 200},
+		{"well formed, no such delivery", "whd_" + valid, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.do(t, "GET", hooksPath+"/"+id+"/deliveries?before="+url.QueryEscape(tt.before), admin, nil)
+			if tt.status == 422 {
+				assertProblem(t, r, 422, "invalid_body")
+				assert.NotContains(t, string(r.body), tt.before, "the input is not echoed")
+				return
+			}
+			requireStatus(t, r, tt.status)
+		})
+	}
 }
 
 // failingEnable is a webhook store whose EnableWebhookEndpoint fails with

@@ -117,7 +117,7 @@ func (m *MemoryWebhooks) EnableWebhookEndpoint(ctx context.Context, id string) (
 	if e.DisabledAt.IsZero() {
 		return false, nil
 	}
-	e.DisabledAt, e.DisabledReason, e.Failures = time.Time{}, "", 0
+	e.DisabledAt, e.DisabledReason, e.Failures, e.FailingSince = time.Time{}, "", 0, time.Time{}
 	return true, nil
 }
 
@@ -206,15 +206,15 @@ func (m *MemoryWebhooks) ClaimWebhookDeliveries(ctx context.Context, now time.Ti
 }
 
 // RecordWebhookAttempt implements [WebhookStore].
-func (m *MemoryWebhooks) RecordWebhookAttempt(ctx context.Context, a WebhookAttempt) (int, error) {
+func (m *MemoryWebhooks) RecordWebhookAttempt(ctx context.Context, a WebhookAttempt) (WebhookFailures, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return WebhookFailures{}, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.deliveries[a.DeliveryID]
 	if !ok || a.LeaseToken == "" || d.LeaseToken != a.LeaseToken {
-		return 0, ErrNotFound
+		return WebhookFailures{}, ErrNotFound
 	}
 	d.Attempts++
 	d.LastAttemptAt, d.LastStatus, d.LastError = a.At, a.Status, a.Error
@@ -223,18 +223,36 @@ func (m *MemoryWebhooks) RecordWebhookAttempt(ctx context.Context, a WebhookAtte
 	if a.Delivered {
 		d.DeliveredAt, d.NextAt = a.At, time.Time{}
 		if e != nil {
-			e.Failures = 0
+			e.Failures, e.FailingSince = 0, time.Time{}
 		}
 	} else {
 		d.NextAt = a.NextAt
 		if e != nil {
+			if e.Failures == 0 {
+				e.FailingSince = a.At
+			}
 			e.Failures++
 		}
 	}
 	if e == nil {
-		return 0, nil
+		return WebhookFailures{}, nil
 	}
-	return e.Failures, nil
+	return WebhookFailures{Count: e.Failures, Since: e.FailingSince}, nil
+}
+
+// ReleaseWebhookDelivery implements [WebhookStore].
+func (m *MemoryWebhooks) ReleaseWebhookDelivery(ctx context.Context, id, leaseToken string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.deliveries[id]
+	if !ok || leaseToken == "" || d.LeaseToken != leaseToken {
+		return ErrNotFound
+	}
+	d.LeaseToken, d.LeaseUntil = "", time.Time{}
+	return nil
 }
 
 // ListWebhookDeliveries implements [WebhookStore].

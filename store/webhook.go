@@ -18,8 +18,11 @@ type WebhookEndpoint struct {
 	// CreatedBy is the principal that added it.
 	CreatedBy string
 	CreatedAt time.Time
-	// Failures counts consecutive failed attempts; a success resets it.
-	Failures int
+	// Failures counts consecutive failed attempts, and FailingSince is
+	// when the first of them was made; a success, and enabling the
+	// endpoint, reset both (zero Failures, zero FailingSince).
+	Failures     int
+	FailingSince time.Time
 	// DisabledAt is when the dispatcher gave up on the endpoint (zero:
 	// enabled), and DisabledReason why.
 	DisabledAt     time.Time
@@ -80,6 +83,13 @@ func (d *WebhookDelivery) Status() string {
 	return "failed"
 }
 
+// WebhookFailures is an endpoint's current run of consecutive failed
+// attempts, as [WebhookStore.RecordWebhookAttempt] returns it.
+type WebhookFailures struct {
+	Count int       // consecutive failed attempts; 0 after a success
+	Since time.Time // when the first of them was made; zero when Count is 0
+}
+
 // WebhookAttempt is the outcome of one attempt at a delivery, for
 // [WebhookStore.RecordWebhookAttempt].
 type WebhookAttempt struct {
@@ -110,7 +120,8 @@ type WebhookStore interface {
 	// reports whether this call disabled it (false: it already was).
 	DisableWebhookEndpoint(ctx context.Context, id string, t time.Time, reason string) (bool, error)
 	// EnableWebhookEndpoint undoes DisableWebhookEndpoint: it clears
-	// DisabledAt and DisabledReason and resets Failures to zero, and
+	// DisabledAt and DisabledReason and resets Failures and FailingSince
+	// to zero, and
 	// reports whether this call enabled it (false: it was not disabled,
 	// and nothing changed). ErrNotFound when there is no such endpoint.
 	// The endpoint's pending deliveries are claimed again when due;
@@ -130,10 +141,17 @@ type WebhookStore interface {
 	ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*WebhookDelivery, error)
 	// RecordWebhookAttempt records an attempt under its lease: the
 	// delivery's attempt count, status and next time, the lease released,
-	// and the endpoint's consecutive failures (reset on success, one more
-	// on failure), which it returns. ErrNotFound when the delivery is gone
+	// and the endpoint's run of consecutive failures (reset on success;
+	// on failure one more, and FailingSince set to a.At if the run starts
+	// with it), which it returns. ErrNotFound when the delivery is gone
 	// or the lease is no longer a.LeaseToken.
-	RecordWebhookAttempt(ctx context.Context, a WebhookAttempt) (failures int, err error)
+	RecordWebhookAttempt(ctx context.Context, a WebhookAttempt) (WebhookFailures, error)
+	// ReleaseWebhookDelivery ends the lease leaseToken on the delivery
+	// without recording an attempt, so that it can be claimed again at
+	// once (a dispatcher that stops releases what it claimed and did not
+	// attempt). ErrNotFound when the delivery is gone or the lease is no
+	// longer leaseToken.
+	ReleaseWebhookDelivery(ctx context.Context, id, leaseToken string) error
 	// ListWebhookDeliveries returns up to limit (see [PageLimit]) of the
 	// endpoint's deliveries with IDs before before ("": from the newest),
 	// newest first, and the cursor of the next page ("" at the end).

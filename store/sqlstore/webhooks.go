@@ -13,12 +13,12 @@ import (
 
 var _ store.WebhookStore = (*Store)(nil)
 
-const endpointColumns = `id, url, secret, events, created_by, created_at, failures, disabled_at, disabled_reason`
+const endpointColumns = `id, url, secret, events, created_by, created_at, failures, failing_since, disabled_at, disabled_reason`
 
 func scanEndpoint(r rowScanner) (*store.WebhookEndpoint, error) {
 	e := &store.WebhookEndpoint{}
 	err := r.Scan(&e.ID, &e.URL, &e.Secret, jsonCol[[]string]{&e.Events}, &e.CreatedBy, timeCol{&e.CreatedAt},
-		&e.Failures, timeCol{&e.DisabledAt}, &e.DisabledReason)
+		&e.Failures, timeCol{&e.FailingSince}, timeCol{&e.DisabledAt}, &e.DisabledReason)
 	if err != nil {
 		return nil, err
 	}
@@ -51,8 +51,9 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, e *store.WebhookEndpo
 		return translate("create webhook endpoint", err)
 	}
 	err = s.exec(ctx, `INSERT INTO gatehouse_webhook_endpoints (`+endpointColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		e.ID, e.URL, e.Secret, ev, e.CreatedBy, s.timeArg(e.CreatedAt), e.Failures, s.timeArg(e.DisabledAt), e.DisabledReason)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		e.ID, e.URL, e.Secret, ev, e.CreatedBy, s.timeArg(e.CreatedAt), e.Failures, s.timeArg(e.FailingSince),
+		s.timeArg(e.DisabledAt), e.DisabledReason)
 	return translate("create webhook endpoint", err)
 }
 
@@ -117,7 +118,8 @@ func (s *Store) DisableWebhookEndpoint(ctx context.Context, id string, t time.Ti
 func (s *Store) EnableWebhookEndpoint(ctx context.Context, id string) (bool, error) {
 	var changed bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE gatehouse_webhook_endpoints SET disabled_at = NULL, disabled_reason = '', failures = 0
+		res, err := tx.ExecContext(ctx, `UPDATE gatehouse_webhook_endpoints SET disabled_at = NULL, disabled_reason = '', failures = 0,
+			failing_since = NULL
 			WHERE id = $1 AND disabled_at IS NOT NULL`, id)
 		if err != nil {
 			return err
@@ -245,11 +247,11 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease
 }
 
 // RecordWebhookAttempt implements [store.WebhookStore].
-func (s *Store) RecordWebhookAttempt(ctx context.Context, a store.WebhookAttempt) (int, error) {
+func (s *Store) RecordWebhookAttempt(ctx context.Context, a store.WebhookAttempt) (store.WebhookFailures, error) {
 	if a.LeaseToken == "" {
-		return 0, store.ErrNotFound
+		return store.WebhookFailures{}, store.ErrNotFound
 	}
-	var failures int
+	var failures store.WebhookFailures
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		next, delivered := a.NextAt, time.Time{}
 		if a.Delivered {
@@ -264,13 +266,39 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a store.WebhookAttempt
 		if err != nil {
 			return err
 		}
-		q := `UPDATE gatehouse_webhook_endpoints SET failures = failures + 1 WHERE id = $1 RETURNING failures`
 		if a.Delivered {
-			q = `UPDATE gatehouse_webhook_endpoints SET failures = 0 WHERE id = $1 RETURNING failures`
+			failures = store.WebhookFailures{}
+			_, err := tx.ExecContext(ctx, `UPDATE gatehouse_webhook_endpoints SET failures = 0, failing_since = NULL
+				WHERE id = $1`, endpoint)
+			return err
 		}
-		return tx.QueryRowContext(ctx, q, endpoint).Scan(&failures)
+		return tx.QueryRowContext(ctx, `UPDATE gatehouse_webhook_endpoints
+			SET failures = failures + 1, failing_since = CASE WHEN failures = 0 OR failing_since IS NULL THEN $1 ELSE failing_since END
+			WHERE id = $2 RETURNING failures, failing_since`, s.timeArg(a.At), endpoint).
+			Scan(&failures.Count, timeCol{&failures.Since})
 	})
 	return failures, translate("record webhook attempt", err)
+}
+
+// ReleaseWebhookDelivery implements [store.WebhookStore].
+func (s *Store) ReleaseWebhookDelivery(ctx context.Context, id, leaseToken string) error {
+	if leaseToken == "" {
+		return store.ErrNotFound
+	}
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE gatehouse_webhook_deliveries SET lease_token = '', lease_until = NULL
+			WHERE id = $1 AND lease_token = $2`, id, leaseToken)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err == nil && n == 0 {
+		err = store.ErrNotFound
+	}
+	return translate("release webhook delivery", err)
 }
 
 // ListWebhookDeliveries implements [store.WebhookStore].

@@ -145,6 +145,28 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: d2.ID, LeaseToken: d2.LeaseToken, At: base, Delivered: true})
 			assert.NoError(t, err)
 		}},
+		{"Release", func(t *testing.T, s store.WebhookStore) {
+			endpoint(t, s)
+			_, err := s.EnqueueWebhookEvent(ctx, event("key.created", base))
+			require.NoError(t, err)
+			d := claimOne(t, s, base)
+			claimNone(t, s, base)
+			assert.ErrorIs(t, s.ReleaseWebhookDelivery(ctx, d.ID, "lease_other"), store.ErrNotFound)
+			assert.ErrorIs(t, s.ReleaseWebhookDelivery(ctx, d.ID, ""), store.ErrNotFound)
+			assert.ErrorIs(t, s.ReleaseWebhookDelivery(ctx, "whd_missing", d.LeaseToken), store.ErrNotFound)
+			require.NoError(t, s.ReleaseWebhookDelivery(ctx, d.ID, d.LeaseToken))
+			// Claimed again at once, with no attempt counted; the old
+			// lease no longer counts.
+			d2 := claimOne(t, s, base)
+			assert.Equal(t, d.ID, d2.ID)
+			assert.Zero(t, d2.Attempts)
+			assert.NotEqual(t, d.LeaseToken, d2.LeaseToken)
+			assert.ErrorIs(t, s.ReleaseWebhookDelivery(ctx, d.ID, d.LeaseToken), store.ErrNotFound)
+			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: d.ID, LeaseToken: d.LeaseToken, At: base, Delivered: true})
+			assert.ErrorIs(t, err, store.ErrNotFound)
+			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: d2.ID, LeaseToken: d2.LeaseToken, At: base, Delivered: true})
+			assert.NoError(t, err)
+		}},
 		{"RetryThenDeliver", func(t *testing.T, s store.WebhookStore) {
 			e := endpoint(t, s)
 			_, err := s.EnqueueWebhookEvent(ctx, event("key.created", base))
@@ -155,7 +177,8 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 				failures, err := s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: d.ID, LeaseToken: d.LeaseToken,
 					At: now, Status: 500, Error: "status 500", NextAt: now.Add(10 * time.Minute)})
 				require.NoError(t, err)
-				assert.Equal(t, i, failures, "consecutive failures of the endpoint")
+				assert.Equal(t, i, failures.Count, "consecutive failures of the endpoint")
+				assertTime(t, "Since", base.Add(time.Hour), failures.Since)
 				claimNone(t, s, now.Add(10*time.Minute-time.Second))
 			}
 			now := base.Add(4 * time.Hour)
@@ -169,6 +192,7 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 			got, err := s.WebhookEndpoint(ctx, e.ID)
 			require.NoError(t, err)
 			assert.Zero(t, got.Failures)
+			assert.True(t, got.FailingSince.IsZero())
 			claimNone(t, s, now.Add(24*time.Hour))
 			ds, _, err := s.ListWebhookDeliveries(ctx, e.ID, "", 10)
 			require.NoError(t, err)
@@ -179,6 +203,47 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 			assertTime(t, "DeliveredAt", now, ds[0].DeliveredAt)
 			assertTime(t, "LastAttemptAt", now, ds[0].LastAttemptAt)
 			assert.Empty(t, ds[0].LeaseToken)
+		}},
+		{"FailingSince", func(t *testing.T, s store.WebhookStore) {
+			e := endpoint(t, s)
+			_, err := s.EnqueueWebhookEvent(ctx, event("key.created", base))
+			require.NoError(t, err)
+			// record claims the delivery at now and records an attempt.
+			record := func(now time.Time, delivered bool) store.WebhookFailures {
+				t.Helper()
+				d := claimOne(t, s, now)
+				a := store.WebhookAttempt{DeliveryID: d.ID, LeaseToken: d.LeaseToken, At: now, Status: 500, Error: "status 500", NextAt: now}
+				if delivered {
+					a = store.WebhookAttempt{DeliveryID: d.ID, LeaseToken: d.LeaseToken, At: now, Status: 204, Delivered: true}
+				}
+				f, err := s.RecordWebhookAttempt(ctx, a)
+				require.NoError(t, err)
+				return f
+			}
+			for i := 1; i <= 3; i++ {
+				f := record(base.Add(time.Duration(i)*time.Hour), false)
+				assert.Equal(t, i, f.Count)
+				assertTime(t, "Since (the first failure of the run)", base.Add(time.Hour), f.Since)
+			}
+			got, err := s.WebhookEndpoint(ctx, e.ID)
+			require.NoError(t, err)
+			assert.Equal(t, 3, got.Failures)
+			assertTime(t, "FailingSince", base.Add(time.Hour), got.FailingSince)
+			_, err = s.DisableWebhookEndpoint(ctx, e.ID, base.Add(3*time.Hour), "failing")
+			require.NoError(t, err)
+			_, err = s.EnableWebhookEndpoint(ctx, e.ID)
+			require.NoError(t, err)
+			got, err = s.WebhookEndpoint(ctx, e.ID)
+			require.NoError(t, err)
+			assert.True(t, got.FailingSince.IsZero(), "enabling resets the run")
+			f := record(base.Add(5*time.Hour), false)
+			assert.Equal(t, 1, f.Count)
+			assertTime(t, "Since (a new run)", base.Add(5*time.Hour), f.Since)
+			assert.Zero(t, record(base.Add(6*time.Hour), true), "a success ends the run")
+			got, err = s.WebhookEndpoint(ctx, e.ID)
+			require.NoError(t, err)
+			assert.Zero(t, got.Failures)
+			assert.True(t, got.FailingSince.IsZero())
 		}},
 		{"GiveUp", func(t *testing.T, s store.WebhookStore) {
 			e := endpoint(t, s)
@@ -224,7 +289,7 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 			failures, err := s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[1].ID, LeaseToken: ds[1].LeaseToken, At: base,
 				Error: "timeout", NextAt: base.Add(time.Minute)})
 			require.NoError(t, err)
-			require.Equal(t, 2, failures)
+			require.Equal(t, 2, failures.Count)
 			first, err := s.DisableWebhookEndpoint(ctx, e.ID, base, "2 consecutive failed attempts")
 			require.NoError(t, err)
 			require.True(t, first)
@@ -241,6 +306,7 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 			assert.True(t, got.DisabledAt.IsZero())
 			assert.Empty(t, got.DisabledReason)
 			assert.Zero(t, got.Failures)
+			assert.True(t, got.FailingSince.IsZero(), "the run of failures starts again")
 			d := claimOne(t, s, base.Add(time.Hour))
 			assert.Equal(t, ds[1].ID, d.ID, "the pending delivery is claimed again; the failed one is not")
 			assert.Equal(t, 1, d.Attempts)
@@ -265,7 +331,7 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 				failures, err := s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: d.ID, LeaseToken: d.LeaseToken, At: now,
 					Status: 500, Error: "status 500", NextAt: now})
 				require.NoError(t, err)
-				return failures
+				return failures.Count
 			}
 			now := base
 			for i := 1; i <= disableAfter; i++ {

@@ -38,9 +38,14 @@ type Config struct {
 	// MaxAttempts is how many attempts a delivery gets before it is
 	// marked failed. Default 15 (about 8 hours with the default backoff).
 	MaxAttempts int
-	// DisableAfter is how many consecutive failed attempts disable an
-	// endpoint. Default 20.
-	DisableAfter int
+	// DisableAfter and DisableAfterFailures say when an endpoint is
+	// disabled: once it has been failing without a success for at least
+	// DisableAfter (since the first failed attempt of the run) and at
+	// least DisableAfterFailures attempts in a row have failed. A short
+	// outage never disables it, however many deliveries are queued.
+	// Defaults 24 hours and 20.
+	DisableAfter         time.Duration
+	DisableAfterFailures int
 	// Batch is how many deliveries one pass claims. Default 20.
 	Batch int
 	// Lease is how long a claimed delivery is this dispatcher's: another
@@ -90,7 +95,7 @@ func NewDispatcher(s store.WebhookStore, cfg Config) (*Dispatcher, error) {
 	if s == nil {
 		return nil, errors.New("outbox: nil store")
 	}
-	if cfg.Timeout < 0 || cfg.Rate < 0 || cfg.Burst < 0 || cfg.MaxAttempts < 0 || cfg.DisableAfter < 0 || cfg.Batch < 0 ||
+	if cfg.Timeout < 0 || cfg.Rate < 0 || cfg.Burst < 0 || cfg.MaxAttempts < 0 || cfg.DisableAfter < 0 || cfg.DisableAfterFailures < 0 || cfg.Batch < 0 ||
 		cfg.BaseBackoff < 0 || cfg.MaxBackoff < 0 || cfg.Lease < 0 || cfg.Interval < 0 || cfg.Retention < 0 {
 		return nil, errors.New("outbox: negative setting")
 	}
@@ -119,7 +124,10 @@ func NewDispatcher(s store.WebhookStore, cfg Config) (*Dispatcher, error) {
 		cfg.MaxAttempts = 15
 	}
 	if cfg.DisableAfter == 0 {
-		cfg.DisableAfter = 20
+		cfg.DisableAfter = 24 * time.Hour
+	}
+	if cfg.DisableAfterFailures == 0 {
+		cfg.DisableAfterFailures = 20
 	}
 	if cfg.Batch == 0 {
 		cfg.Batch = 20
@@ -213,7 +221,10 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// Close stops Run and waits for it to return. It is idempotent.
+// Close stops Run and waits for it to return. The deliveries Run claimed
+// and did not attempt, or whose attempt Close interrupted, are released
+// (no attempt counted), so that the next dispatcher sends them at once
+// rather than when their lease ends. It is idempotent.
 func (d *Dispatcher) Close() error {
 	d.mu.Lock()
 	if !d.closed {
@@ -256,31 +267,58 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 }
 
 // sendGroup sends one endpoint's deliveries in order, and stops when the
-// endpoint is disabled or ctx ends (the rest are claimed again when their
-// lease ends).
+// endpoint is disabled or ctx ends; it releases the leases of the
+// deliveries it did not attempt, so that they are claimed again at once
+// (after a restart too) rather than when their lease ends.
 func (d *Dispatcher) sendGroup(ctx context.Context, endpointID string, group []*store.WebhookDelivery) {
 	e, err := d.store.WebhookEndpoint(ctx, endpointID)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			d.log.LogAttrs(ctx, slog.LevelError, "gatehouse.webhook.pass_failed", slog.String("endpoint_id", endpointID), slog.String("error", err.Error()))
+			if ctx.Err() == nil {
+				d.log.LogAttrs(ctx, slog.LevelError, "gatehouse.webhook.pass_failed", slog.String("endpoint_id", endpointID), slog.String("error", err.Error()))
+			}
+			d.release(ctx, group)
 		}
 		return
 	}
 	lim := d.limiter(endpointID)
-	for _, x := range group {
+	for i, x := range group {
 		if ctx.Err() != nil {
+			d.release(ctx, group[i:])
 			return
 		}
 		if wait := lim.ReserveN(d.cfg.Now(), 1).DelayFrom(d.cfg.Now()); wait > 0 {
 			if d.cfg.Sleep(ctx, wait) != nil {
+				d.release(ctx, group[i:])
 				return
 			}
 		}
 		if stop := d.attempt(ctx, e, x); stop {
+			d.release(ctx, group[i+1:])
 			return
 		}
 	}
 }
+
+// release gives up the leases of deliveries this dispatcher claimed and
+// will not attempt, even when ctx has ended (within a bound).
+func (d *Dispatcher) release(ctx context.Context, xs []*store.WebhookDelivery) {
+	if len(xs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	for _, x := range xs {
+		err := d.store.ReleaseWebhookDelivery(ctx, x.ID, x.LeaseToken)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			d.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse.webhook.release_failed", slog.String("delivery_id", x.ID),
+				slog.String("error", err.Error()))
+		}
+	}
+}
+
+// releaseTimeout bounds the release of a stopping dispatcher's leases.
+const releaseTimeout = 5 * time.Second
 
 // prune removes old finished deliveries, at most once an hour.
 func (d *Dispatcher) prune(ctx context.Context) {
@@ -319,7 +357,11 @@ func (d *Dispatcher) attempt(ctx context.Context, e *store.WebhookEndpoint, x *s
 	now := d.cfg.Now()
 	status, reason := d.send(ctx, e, x, now)
 	if ctx.Err() != nil {
-		return true // shutting down: the lease ends and the delivery is sent again
+		// Shutting down mid-attempt: no attempt is counted, and the
+		// lease is released so that the delivery is sent again (under
+		// the same webhook-id) as soon as a dispatcher runs.
+		d.release(ctx, []*store.WebhookDelivery{x})
+		return true
 	}
 	a := store.WebhookAttempt{DeliveryID: x.ID, LeaseToken: x.LeaseToken, At: d.cfg.Now(), Status: status, Error: reason,
 		Delivered: reason == ""}
@@ -346,10 +388,10 @@ func (d *Dispatcher) attempt(ctx context.Context, e *store.WebhookEndpoint, x *s
 	} else {
 		d.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse.webhook.retry", append(attrs, slog.Time("next_at", a.NextAt))...)
 	}
-	if failures < d.cfg.DisableAfter {
+	if failures.Count < d.cfg.DisableAfterFailures || a.At.Sub(failures.Since) < d.cfg.DisableAfter {
 		return false
 	}
-	why := strconv.Itoa(failures) + " consecutive failed attempts"
+	why := strconv.Itoa(failures.Count) + " consecutive failed attempts since " + failures.Since.UTC().Format(time.RFC3339)
 	first, err := d.store.DisableWebhookEndpoint(ctx, e.ID, d.cfg.Now(), why)
 	if err != nil {
 		d.log.LogAttrs(ctx, slog.LevelError, "gatehouse.webhook.disable_failed", slog.String("endpoint_id", e.ID), slog.String("error", err.Error()))

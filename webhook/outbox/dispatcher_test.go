@@ -34,6 +34,10 @@ type receiver struct {
 	secret    string
 	clock     *testclock.Clock
 	failFirst int
+	// hangOn is the attempt (1-based; 0: none) that gets no answer: the
+	// receiver signals hung and waits until the sender gives up.
+	hangOn int
+	hung   chan struct{}
 
 	mu       sync.Mutex
 	attempts []string       // webhook-id of every attempt, in order
@@ -45,7 +49,8 @@ type receiver struct {
 func newReceiver(t *testing.T, clock *testclock.Clock, failFirst int) (*receiver, *httptest.Server) {
 	secret, err := webhook.NewSecret()
 	require.NoError(t, err)
-	r := &receiver{t: t, secret: secret, clock: clock, failFirst: failFirst, handled: map[string]int{}, payloads: map[string]webhook.Payload{}}
+	r := &receiver{t: t, secret: secret, clock: clock, failFirst: failFirst, handled: map[string]int{}, payloads: map[string]webhook.Payload{},
+		hung: make(chan struct{}, 1)}
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return r, srv
@@ -59,8 +64,15 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	id := req.Header.Get("webhook-id")
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.attempts = append(r.attempts, id)
+	if r.hangOn > 0 && len(r.attempts) == r.hangOn {
+		r.statuses = append(r.statuses, 0)
+		r.mu.Unlock()
+		r.hung <- struct{}{}
+		<-req.Context().Done()
+		return
+	}
+	defer r.mu.Unlock()
 	if len(r.attempts) <= r.failFirst {
 		r.statuses = append(r.statuses, http.StatusInternalServerError)
 		w.WriteHeader(http.StatusInternalServerError)
@@ -187,6 +199,126 @@ func testExactlyOnceAcrossRestart(t *testing.T, path string) {
 	assert.True(t, p.Timestamp.Equal(t0))
 }
 
+// TestOneEventAcrossRestart: one event, whose receiver fails its first
+// three attempts, is in its third attempt when the sender stops (its
+// dispatcher and database closed); the sender starts again on the same
+// database (a SQLite file, a PostgreSQL database) at the same instant,
+// sends it at once (no old lease to wait for) and it is delivered: the
+// receiver, deduplicating by webhook-id, handles it exactly once.
+func TestOneEventAcrossRestart(t *testing.T) {
+	for name, dsn := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "gatehouse.db") },
+		"postgres": func(t *testing.T) string { return testdb.Postgres(t, "gh_outbox_") },
+	} {
+		t.Run(name, func(t *testing.T) { testOneEventAcrossRestart(t, dsn(t)) })
+	}
+}
+
+func testOneEventAcrossRestart(t *testing.T, path string) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 3)
+	rec.hangOn = 3
+	cfg := outbox.Config{Now: clock.Now, Jitter: noJitter, BaseBackoff: 5 * time.Second, Logger: slog.New(slog.DiscardHandler)}
+
+	db, err := sqlstore.Open(ctx, path, sqlstore.Config{})
+	require.NoError(t, err)
+	endpointID := addEndpoint(t, db, srv.URL, rec.secret).ID
+	sink, err := outbox.NewSink(db, outbox.SinkConfig{Now: clock.Now})
+	require.NoError(t, err)
+	require.NoError(t, sink.Emit(ctx, admin.Event{Type: admin.EventKeyRevoked, Key: testKey("key_a"), ActorID: "usr_1"}))
+	ds, _, err := db.ListWebhookDeliveries(ctx, endpointID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	id := ds[0].EventID
+
+	// First life: two failed attempts, then a third that is under way
+	// when the sender stops.
+	d, err := outbox.NewDispatcher(db, cfg)
+	require.NoError(t, err)
+	for _, wait := range []time.Duration{3 * time.Second, 6 * time.Second} { // past each backoff (2.5 s, 5 s)
+		n, err := d.RunOnce(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		clock.Advance(wait)
+	}
+	ran := make(chan struct{})
+	go func() { defer close(ran); d.Run(ctx) }()
+	select {
+	case <-rec.hung:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the third attempt never reached the receiver")
+	}
+	require.NoError(t, d.Close())
+	<-ran
+	require.NoError(t, db.Close())
+
+	// Second life, on the same database, at the same instant.
+	db, err = sqlstore.Open(ctx, path, sqlstore.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	ds, _, err = db.ListWebhookDeliveries(ctx, endpointID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Empty(t, ds[0].LeaseToken, "the stopped sender released its lease")
+	d, err = outbox.NewDispatcher(db, cfg)
+	require.NoError(t, err)
+	defer d.Close()
+	n, err := d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "sent at once, not when the old lease ends")
+	n, err = d.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing left")
+
+	attempts, statuses, handled := rec.snapshot()
+	assert.Equal(t, []string{id, id, id, id}, attempts, "every attempt under the event's webhook-id")
+	assert.Equal(t, []int{500, 500, 0, 204}, statuses)
+	assert.Equal(t, map[string]int{id: 1}, handled, "handled exactly once")
+	ds, _, err = db.ListWebhookDeliveries(ctx, endpointID, "", 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	assert.Equal(t, "delivered", ds[0].Status())
+	assert.Equal(t, 3, ds[0].Attempts, "the interrupted attempt is not counted")
+}
+
+// TestCloseReleasesUnattempted: a dispatcher closed while a claimed
+// delivery waits for its endpoint's rate limit releases it; another
+// dispatcher claims it at once.
+func TestCloseReleasesUnattempted(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 0)
+	s := store.NewMemoryWebhooks()
+	addEndpoint(t, s, srv.URL, rec.secret)
+	waiting := make(chan struct{}, 1)
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Rate: 1, Burst: 1, Interval: time.Hour, Logger: slog.New(slog.DiscardHandler),
+		Sleep: func(ctx context.Context, _ time.Duration) error {
+			waiting <- struct{}{}
+			<-ctx.Done()
+			return ctx.Err()
+		}})
+	require.NoError(t, err)
+	for _, id := range []string{"msg_1", "msg_2", "msg_3"} {
+		_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: id, Type: "key.created", Payload: []byte(`{}`), At: t0})
+		require.NoError(t, err)
+	}
+	ran := make(chan struct{})
+	go func() { defer close(ran); d.Run(ctx) }()
+	select {
+	case <-waiting:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second delivery never waited for the rate limit")
+	}
+	require.NoError(t, d.Close())
+	<-ran
+	ds, err := s.ClaimWebhookDeliveries(ctx, clock.Now(), time.Minute, 10)
+	require.NoError(t, err)
+	assert.Len(t, ds, 2, "the two unattempted deliveries are claimed again at once")
+	_, _, handled := rec.snapshot()
+	assert.Len(t, handled, 1)
+}
+
 func mustOnlyEndpoint(t *testing.T, s store.WebhookStore) string {
 	t.Helper()
 	es, err := s.ListWebhookEndpoints(context.Background())
@@ -202,7 +334,7 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 	s := store.NewMemoryWebhooks()
 	var logs bytes.Buffer
 	e := addEndpoint(t, s, srv.URL+"?token=hidden", rec.secret)
-	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, DisableAfter: 3,
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, DisableAfterFailures: 3, DisableAfter: 4 * time.Hour,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	require.NoError(t, err)
 	_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_1", Type: "key.created", Payload: []byte(`{}`), At: t0})
@@ -215,8 +347,8 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 	}
 	got, err := s.WebhookEndpoint(ctx, e.ID)
 	require.NoError(t, err)
-	assert.False(t, got.DisabledAt.IsZero(), "disabled after 3 failures")
-	assert.Equal(t, "3 consecutive failed attempts", got.DisabledReason)
+	assert.False(t, got.DisabledAt.IsZero(), "disabled after 3 failures over 4 hours")
+	assert.Equal(t, "3 consecutive failed attempts since 2031-05-06T07:08:09Z", got.DisabledReason)
 	assert.Contains(t, logs.String(), "gatehouse.webhook.disabled")
 	assert.NotContains(t, logs.String(), "hidden", "the URL's query is not logged")
 	n, err := d.RunOnce(ctx)
@@ -226,8 +358,57 @@ func TestDisableAfterConsecutiveFailures(t *testing.T) {
 	assert.Len(t, attempts, 3)
 }
 
+// TestShortOutageDoesNotDisable: an unreachable endpoint with 8 queued
+// events fails far more than 20 times in its first hour and stays
+// enabled; it is disabled only once it has been failing for 24 hours
+// (the defaults), at its first failure after that.
+func TestShortOutageDoesNotDisable(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.New(t0)
+	rec, srv := newReceiver(t, clock, 1_000_000)
+	s := store.NewMemoryWebhooks()
+	e := addEndpoint(t, s, srv.URL, rec.secret)
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, Logger: slog.New(slog.DiscardHandler),
+		Sleep: func(_ context.Context, w time.Duration) error { clock.Advance(w); return nil }})
+	require.NoError(t, err)
+	for i := range 8 {
+		_, err := s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_" + string(rune('a'+i)), Type: "key.created", Payload: []byte(`{}`), At: t0})
+		require.NoError(t, err)
+	}
+	endpoint := func() *store.WebhookEndpoint {
+		t.Helper()
+		got, err := s.WebhookEndpoint(ctx, e.ID)
+		require.NoError(t, err)
+		return got
+	}
+	runUntil := func(end time.Time, step time.Duration) {
+		t.Helper()
+		for clock.Now().Before(end) {
+			_, err := d.RunOnce(ctx)
+			require.NoError(t, err)
+			clock.Advance(step)
+		}
+	}
+	runUntil(t0.Add(time.Minute), time.Second)
+	got := endpoint()
+	require.Greater(t, got.Failures, 20, "more than 20 failures within a minute")
+	assert.True(t, got.DisabledAt.IsZero(), "a one-minute outage does not disable it")
+	runUntil(t0.Add(25*time.Hour), time.Minute)
+	got = endpoint()
+	assert.True(t, got.DisabledAt.IsZero(), "not disabled while no attempt is made")
+	assert.True(t, got.FailingSince.Equal(t0), "failing since the first failure")
+	_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_late", Type: "key.created", Payload: []byte(`{}`), At: clock.Now()})
+	require.NoError(t, err)
+	n, err := d.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	got = endpoint()
+	assert.True(t, got.DisabledAt.Equal(clock.Now()), "disabled at its first failure after 24 hours of failing")
+	assert.Equal(t, "121 consecutive failed attempts since 2031-05-06T07:08:09Z", got.DisabledReason)
+}
+
 // TestEnableDeliversPending: an endpoint disabled after 3 consecutive
-// failures is enabled again; the delivery that was pending while it was
+// failures over 4 hours is enabled again; the delivery that was pending while it was
 // disabled is sent, the failure count starts from zero (2 more failures
 // do not disable it), and an event emitted while it was disabled never
 // reaches it.
@@ -237,7 +418,8 @@ func TestEnableDeliversPending(t *testing.T) {
 	rec, srv := newReceiver(t, clock, 5)
 	s := store.NewMemoryWebhooks()
 	e := addEndpoint(t, s, srv.URL, rec.secret)
-	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, DisableAfter: 3, Logger: slog.New(slog.DiscardHandler)})
+	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, DisableAfterFailures: 3, DisableAfter: 4 * time.Hour,
+		Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	enqueue := func(id string) {
 		t.Helper()

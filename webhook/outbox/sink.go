@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -14,13 +15,22 @@ import (
 
 // SinkConfig holds the optional settings of [NewSink].
 type SinkConfig struct {
-	// Timeout bounds the write of one event. The write does not end with
-	// the caller's context: an event whose change was made is stored
-	// even when the request that made it was abandoned meanwhile.
-	// Default 5 seconds.
+	// Timeout bounds the write of one event, retries included. The write
+	// does not end with the caller's context: an event whose change was
+	// made is stored even when the request that made it was abandoned
+	// meanwhile. Default 5 seconds.
 	Timeout time.Duration
+	// Attempts is how many times Emit tries to store an event before it
+	// returns the error (which the key manager logs as
+	// gatehouse.event.failed, at ERROR). It waits 100 ms after the first
+	// failure and twice as long after each next one, within Timeout.
+	// Default 5.
+	Attempts int
 	// Now is the clock for events without a time. Default time.Now.
 	Now func() time.Time
+	// Sleep waits for d or until ctx ends, between attempts. Default a
+	// timer.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Sink is an [admin.EventSink] that stores each event in the outbox. It
@@ -28,7 +38,9 @@ type SinkConfig struct {
 type Sink struct {
 	store     store.WebhookStore
 	timeout   time.Duration
+	attempts  int
 	now       func() time.Time
+	sleep     func(ctx context.Context, d time.Duration) error
 	onEnqueue atomic.Pointer[func()]
 }
 
@@ -45,7 +57,13 @@ func NewSink(s store.WebhookStore, cfg SinkConfig) (*Sink, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	return &Sink{store: s, timeout: cfg.Timeout, now: cfg.Now}, nil
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = 5
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
+	}
+	return &Sink{store: s, timeout: cfg.Timeout, attempts: cfg.Attempts, now: cfg.Now, sleep: cfg.Sleep}, nil
 }
 
 // OnEnqueue sets a function called after an event was stored for at least
@@ -53,9 +71,12 @@ func NewSink(s store.WebhookStore, cfg SinkConfig) (*Sink, error) {
 func (s *Sink) OnEnqueue(f func()) { s.onEnqueue.Store(&f) }
 
 // Emit implements [admin.EventSink]: it returns once the event is stored
-// for every endpoint that wants it. The event is written just after the
-// change that caused it, not in the change's transaction: a process that
-// dies between the two loses that one event.
+// for every endpoint that wants it, trying again (under the same event
+// ID, so never twice) after a failure, up to Attempts times within
+// Timeout. The event is written just after the change that caused it,
+// not in the change's transaction: when every attempt fails, or the
+// process dies between the change and the write, that one event is lost
+// (the change stands, and the audit log records it).
 func (s *Sink) Emit(ctx context.Context, e admin.Event) error {
 	if e.Key == nil || e.Type == "" {
 		return errors.New("outbox: event without a type or key")
@@ -69,14 +90,23 @@ func (s *Sink) Emit(ctx context.Context, e admin.Event) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
 	defer cancel()
-	n, err := s.store.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: store.NewID("msg"), Type: e.Type, Payload: body, At: e.At})
-	if err != nil {
-		return err
+	ev := store.WebhookEvent{ID: store.NewID("msg"), Type: e.Type, Payload: body, At: e.At}
+	wait := 100 * time.Millisecond
+	for i := 1; ; i++ {
+		n, err := s.store.EnqueueWebhookEvent(ctx, ev)
+		if err == nil {
+			// After a retry n may be 0 although the event is stored (a
+			// write reported as failed may have committed): wake anyway.
+			if f := s.onEnqueue.Load(); (n > 0 || i > 1) && f != nil {
+				(*f)()
+			}
+			return nil
+		}
+		if i >= s.attempts || ctx.Err() != nil || s.sleep(ctx, wait) != nil {
+			return fmt.Errorf("outbox: event %s not stored after %d attempts: %w", e.Type, i, err)
+		}
+		wait *= 2
 	}
-	if f := s.onEnqueue.Load(); n > 0 && f != nil {
-		(*f)()
-	}
-	return nil
 }
 
 // PayloadOf returns the webhook body of an event: the key's ID, name,

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -85,4 +86,75 @@ func TestSinkFansOutDurably(t *testing.T) {
 	da, _, err = s.ListWebhookDeliveries(ctx, a.ID, "", 10)
 	require.NoError(t, err)
 	assert.Len(t, da, 3)
+}
+
+// flakyEnqueue is a webhook store whose first fail enqueues fail; with
+// commit, each failing one stores the event before it reports the
+// failure (a commit whose answer was lost).
+type flakyEnqueue struct {
+	*store.MemoryWebhooks
+	fail   int
+	commit bool
+	calls  int
+}
+
+var errFlaky = errors.New("flaky: connection reset")
+
+func (f *flakyEnqueue) EnqueueWebhookEvent(ctx context.Context, ev store.WebhookEvent) (int, error) {
+	f.calls++
+	if f.calls <= f.fail {
+		if f.commit {
+			_, _ = f.MemoryWebhooks.EnqueueWebhookEvent(ctx, ev)
+		}
+		return 0, errFlaky
+	}
+	return f.MemoryWebhooks.EnqueueWebhookEvent(ctx, ev)
+}
+
+// TestSinkRetries: a failed write of an event is tried again, under the
+// same event ID, with a doubling wait, up to Attempts times; then Emit
+// returns the error (for the manager's gatehouse.event.failed).
+func TestSinkRetries(t *testing.T) {
+	tests := []struct {
+		name       string
+		fail       int
+		commit     bool
+		wantErr    bool
+		wantCalls  int
+		wantWaits  []time.Duration
+		deliveries int
+	}{
+		{"transient failure", 2, false, false, 3, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}, 1},
+		{"failure after commit: stored once", 1, true, false, 2, []time.Duration{100 * time.Millisecond}, 1},
+		{"store down: gives up", 100, false, true, 5,
+			[]time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := &flakyEnqueue{MemoryWebhooks: store.NewMemoryWebhooks(), fail: tt.fail, commit: tt.commit}
+			e := addEndpoint(t, s, "https://a.example/", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+			var waits []time.Duration
+			sink, err := outbox.NewSink(s, outbox.SinkConfig{Sleep: func(_ context.Context, d time.Duration) error {
+				waits = append(waits, d)
+				return nil
+			}})
+			require.NoError(t, err)
+			woken := 0
+			sink.OnEnqueue(func() { woken++ })
+			err = sink.Emit(ctx, admin.Event{Type: admin.EventKeyRevoked, Key: testKey("key_1"), At: t0})
+			if tt.wantErr {
+				assert.ErrorIs(t, err, errFlaky)
+				assert.Zero(t, woken)
+			} else {
+				assert.NoError(t, err)
+				assert.Equal(t, 1, woken)
+			}
+			assert.Equal(t, tt.wantCalls, s.calls)
+			assert.Equal(t, tt.wantWaits, waits)
+			ds, _, err := s.ListWebhookDeliveries(ctx, e.ID, "", 10)
+			require.NoError(t, err)
+			assert.Len(t, ds, tt.deliveries)
+		})
+	}
 }

@@ -10,6 +10,7 @@ CREATE TABLE gatehouse_webhook_endpoints (
     created_by      text        NOT NULL DEFAULT '',
     created_at      timestamptz NOT NULL,
     failures        integer     NOT NULL DEFAULT 0,
+    failing_since   timestamptz, -- the first of the consecutive failures
     disabled_at     timestamptz,
     disabled_reason text        NOT NULL DEFAULT ''
 );

@@ -10,6 +10,7 @@ CREATE TABLE gatehouse_webhook_endpoints (
     created_by      TEXT    NOT NULL DEFAULT '',
     created_at      INTEGER NOT NULL,
     failures        INTEGER NOT NULL DEFAULT 0,
+    failing_since   INTEGER, -- the first of the consecutive failures
     disabled_at     INTEGER,
     disabled_reason TEXT    NOT NULL DEFAULT ''
 );
