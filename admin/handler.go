@@ -184,15 +184,8 @@ func expiryOf(v *ValidationError, at json.RawMessage, days *int) Expiry {
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	req := ListRequest{OwnerID: q.Get("owner_id"), TenantID: q.Get("tenant_id"), After: q.Get("after")}
 	v := &ValidationError{Fields: map[string]string{}}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			v.Fields["limit"] = "must be a whole number from 1 to 1000"
-		}
-		req.Limit = n
-	}
+	req := ListRequest{OwnerID: q.Get("owner_id"), TenantID: q.Get("tenant_id"), After: q.Get("after"), Limit: limitQuery(v, q)}
 	switch q.Get("include_revoked") {
 	case "", "false":
 	case "true":

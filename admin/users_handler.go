@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gatehouse-go/gatehouse"
@@ -39,14 +40,20 @@ func NewUsersHandler(m *Manager, mw *middleware.Middleware, cfg HandlerConfig) (
 // pageQuery reads ?after= and ?limit= (1 to 1000).
 func pageQuery(v *ValidationError, r *http.Request) (after string, limit int) {
 	q := r.URL.Query()
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			v.Fields["limit"] = "must be a whole number from 1 to 1000"
-		}
-		limit = n
+	return q.Get("after"), limitQuery(v, q)
+}
+
+// limitQuery reads ?limit= (1 to 1000); 0 when absent.
+func limitQuery(v *ValidationError, q url.Values) int {
+	s := q.Get("limit")
+	if s == "" {
+		return 0
 	}
-	return q.Get("after"), limit
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 1000 {
+		v.Fields["limit"] = "must be a whole number from 1 to 1000"
+	}
+	return n
 }
 
 func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
