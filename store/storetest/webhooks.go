@@ -43,10 +43,7 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 		require.NoError(t, err)
 		assert.Empty(t, ds)
 	}
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s store.WebhookStore)
-	}{
+	runCases(t, newStore, []suiteCase[store.WebhookStore]{
 		{"EndpointRoundTrip", func(t *testing.T, s store.WebhookStore) {
 			e := endpoint(t, s, "key.revoked", "key.leaked")
 			got, err := s.WebhookEndpoint(ctx, e.ID)
@@ -386,8 +383,5 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 				assert.Equal(t, 1, c, fmt.Sprintf("delivery %s claimed once", id))
 			}
 		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })
-	}
+	})
 }
