@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/scopes"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // HandlerConfig holds the optional settings of [NewHandler]. The zero
@@ -214,11 +215,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	k, err := h.m.Get(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ToJSON(k, h.m.now()))
+	respond(h, w, r, http.StatusOK, k, err, h.keyJSON)
 }
 
 type updateBody struct {
@@ -244,21 +241,13 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := gatehouse.FromContext(r.Context())
 	k, err := h.m.Update(r.Context(), p, r.PathValue("id"), UpdateRequest{Name: b.Name, Description: b.Description, Expiry: exp, Controls: ctl})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ToJSON(k, h.m.now()))
+	respond(h, w, r, http.StatusOK, k, err, h.keyJSON)
 }
 
 func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	k, err := h.m.Revoke(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ToJSON(k, h.m.now()))
+	respond(h, w, r, http.StatusOK, k, err, h.keyJSON)
 }
 
 type rotateBody struct {
@@ -341,6 +330,18 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.mw.Error(w, r, err)
 	}
 }
+
+// respond answers with status and view(x), or with the problem for err.
+func respond[T, V any](h *handler, w http.ResponseWriter, r *http.Request, status int, x T, err error, view func(T) V) {
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, view(x))
+}
+
+// keyJSON is k as the API shows it now.
+func (h *handler) keyJSON(k *store.Key) KeyJSON { return ToJSON(k, h.m.now()) }
 
 func problem(w http.ResponseWriter, status int, code, detail string, fields map[string]string) {
 	middleware.WriteProblem(w, middleware.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status,

@@ -121,21 +121,13 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	u, err := h.m.CreateUser(r.Context(), p, NewUser{Email: b.Email, Name: b.Name, TenantID: b.TenantID,
 		Level: store.Level(b.Level), Scopes: sc, Password: b.Password})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, UserToJSON(u))
+	respond(h, w, r, http.StatusCreated, u, err, UserToJSON)
 }
 
 func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	u, err := h.m.GetUser(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, UserToJSON(u))
+	respond(h, w, r, http.StatusOK, u, err, UserToJSON)
 }
 
 type updateUserBody struct {
@@ -164,11 +156,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := gatehouse.FromContext(r.Context())
 	u, err := h.m.UpdateUser(r.Context(), p, r.PathValue("id"), c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, UserToJSON(u))
+	respond(h, w, r, http.StatusOK, u, err, UserToJSON)
 }
 
 func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request) {

@@ -100,11 +100,7 @@ func (h *webhookHandler) remove(w http.ResponseWriter, r *http.Request, a Actor)
 
 func (h *webhookHandler) enable(w http.ResponseWriter, r *http.Request, a Actor) {
 	e, _, err := h.w.Enable(r.Context(), a.ID, r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, WebhookToJSON(e))
+	respond(h.handler, w, r, http.StatusOK, e, err, WebhookToJSON)
 }
 
 func (h *webhookHandler) deliveries(w http.ResponseWriter, r *http.Request, _ Actor) {
