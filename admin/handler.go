@@ -204,11 +204,8 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	now := h.m.now()
-	out := make([]KeyJSON, len(keys))
-	for i, k := range keys {
-		out[i] = ToJSON(k, now)
-	}
+	now := h.m.now() // one instant for the whole page
+	out := mapJSON(keys, func(k *store.Key) KeyJSON { return ToJSON(k, now) })
 	writeJSON(w, http.StatusOK, map[string]any{"api_keys": out, "next": next})
 }
 
@@ -338,6 +335,15 @@ func respond[T, V any](h *handler, w http.ResponseWriter, r *http.Request, statu
 		return
 	}
 	writeJSON(w, status, view(x))
+}
+
+// mapJSON returns view of each of xs, in order.
+func mapJSON[T, V any](xs []T, view func(T) V) []V {
+	out := make([]V, len(xs))
+	for i, x := range xs {
+		out[i] = view(x)
+	}
+	return out
 }
 
 // keyJSON is k as the API shows it now.

@@ -40,10 +40,8 @@ func NewOrgsHandler(m *Manager, mw *middleware.Middleware, cfg HandlerConfig) (h
 }
 
 func (h *handler) listOrgs(w http.ResponseWriter, r *http.Request) {
-	v := &ValidationError{Fields: map[string]string{}}
-	after, limit := pageQuery(v, r)
-	if len(v.Fields) > 0 {
-		h.fail(w, r, v)
+	after, limit, ok := h.page(w, r)
+	if !ok {
 		return
 	}
 	p, _ := gatehouse.FromContext(r.Context())
@@ -52,11 +50,7 @@ func (h *handler) listOrgs(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]OrgJSON, len(orgs))
-	for i, o := range orgs {
-		out[i] = OrgToJSON(o)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"orgs": out, "next": next})
+	writeJSON(w, http.StatusOK, map[string]any{"orgs": mapJSON(orgs, OrgToJSON), "next": next})
 }
 
 type createOrgBody struct {

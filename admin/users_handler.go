@@ -37,10 +37,16 @@ func NewUsersHandler(m *Manager, mw *middleware.Middleware, cfg HandlerConfig) (
 	})
 }
 
-// pageQuery reads ?after= and ?limit= (1 to 1000).
-func pageQuery(v *ValidationError, r *http.Request) (after string, limit int) {
+// page reads ?after= and ?limit= (1 to 1000); a bad limit is answered
+// with its problem, and ok false.
+func (h *handler) page(w http.ResponseWriter, r *http.Request) (after string, limit int, ok bool) {
 	q := r.URL.Query()
-	return q.Get("after"), limitQuery(v, q)
+	v := &ValidationError{Fields: map[string]string{}}
+	if limit = limitQuery(v, q); len(v.Fields) > 0 {
+		h.fail(w, r, v)
+		return "", 0, false
+	}
+	return q.Get("after"), limit, true
 }
 
 // limitQuery reads ?limit= (1 to 1000); 0 when absent.
@@ -57,10 +63,8 @@ func limitQuery(v *ValidationError, q url.Values) int {
 }
 
 func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
-	v := &ValidationError{Fields: map[string]string{}}
-	after, limit := pageQuery(v, r)
-	if len(v.Fields) > 0 {
-		h.fail(w, r, v)
+	after, limit, ok := h.page(w, r)
+	if !ok {
 		return
 	}
 	p, _ := gatehouse.FromContext(r.Context())
@@ -69,11 +73,7 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]UserJSON, len(users))
-	for i, u := range users {
-		out[i] = UserToJSON(u)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out, "next": next})
+	writeJSON(w, http.StatusOK, map[string]any{"users": mapJSON(users, UserToJSON), "next": next})
 }
 
 type createUserBody struct {

@@ -65,11 +65,7 @@ func (h *webhookHandler) list(w http.ResponseWriter, r *http.Request, _ Actor) {
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]WebhookJSON, len(es))
-	for i, e := range es {
-		out[i] = WebhookToJSON(e)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"webhooks": out})
+	writeJSON(w, http.StatusOK, map[string]any{"webhooks": mapJSON(es, WebhookToJSON)})
 }
 
 type addWebhookBody struct {
@@ -116,9 +112,5 @@ func (h *webhookHandler) deliveries(w http.ResponseWriter, r *http.Request, _ Ac
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]DeliveryJSON, len(ds))
-	for i, d := range ds {
-		out[i] = DeliveryToJSON(d)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": out, "next": next})
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": mapJSON(ds, DeliveryToJSON), "next": next})
 }
