@@ -102,27 +102,15 @@ func (m *Manager) ListUsers(ctx context.Context, p *gatehouse.Principal, req Use
 		return nil, "", errUsersAdminOnly
 	}
 	f := store.UserFilter{TenantID: req.TenantID, After: req.After, Limit: req.Limit}
-	if a.Level != store.LevelSuperAdmin {
-		if f.TenantID != "" && f.TenantID != a.TenantID {
-			return []*store.User{}, "", nil // another organization's users are invisible
-		}
-		f.TenantID = a.TenantID
+	var ok bool
+	if f.TenantID, ok = tenantScope(a, f.TenantID); !ok {
+		return []*store.User{}, "", nil // another organization's users are invisible
 	}
 	users, next, err := m.users.ListUsers(ctx, f)
 	if err != nil {
 		return nil, "", gatehouse.Unavailable(err)
 	}
-	if a.Level != store.LevelSuperAdmin {
-		// A store that matches "" to every tenant must not widen the view.
-		out := users[:0]
-		for _, u := range users {
-			if u.TenantID == a.TenantID {
-				out = append(out, u)
-			}
-		}
-		users = out
-	}
-	return users, next, nil
+	return ownTenant(a, users, func(u *store.User) string { return u.TenantID }), next, nil
 }
 
 // loadUser resolves p to an actor and returns the user id as that actor
