@@ -58,24 +58,11 @@ func FuzzManagementBodies(f *testing.F) {
 		case 2:
 			path = apiPath + "/" + target.ID + "/rotate"
 		}
-		req := httptest.NewRequest(method, path, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+key)
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
+		rec := serveFuzz(h, method, path, key, body)
 
 		switch {
 		case rec.Code >= 400:
-			if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
-				t.Fatalf("refusal %d with Content-Type %q", rec.Code, ct)
-			}
-			var p struct{ Status int }
-			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != rec.Code {
-				t.Fatalf("refusal %d with body %q", rec.Code, rec.Body.String())
-			}
-			if rec.Code >= 500 {
-				t.Fatalf("a body made the server fail: %d %s", rec.Code, rec.Body.String())
-			}
+			checkFuzzRefusal(t, rec)
 		case rec.Code == http.StatusCreated:
 			var out struct {
 				Key    string `json:"key"`
@@ -122,4 +109,30 @@ func FuzzParseCIDRs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// serveFuzz sends body to h as a JSON request authenticated by key.
+func serveFuzz(h http.Handler, method, path, key string, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// checkFuzzRefusal fails t unless the refusal rec is problem+json whose
+// status member is its status, and not a server failure.
+func checkFuzzRefusal(t *testing.T, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("refusal %d with Content-Type %q", rec.Code, ct)
+	}
+	var p struct{ Status int }
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != rec.Code {
+		t.Fatalf("refusal %d with body %q", rec.Code, rec.Body.String())
+	}
+	if rec.Code >= 500 {
+		t.Fatalf("a body made the server fail: %d %s", rec.Code, rec.Body.String())
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/scopes"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // HandlerConfig holds the optional settings of [NewHandler]. The zero
@@ -184,15 +185,8 @@ func expiryOf(v *ValidationError, at json.RawMessage, days *int) Expiry {
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	req := ListRequest{OwnerID: q.Get("owner_id"), TenantID: q.Get("tenant_id"), After: q.Get("after")}
 	v := &ValidationError{Fields: map[string]string{}}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			v.Fields["limit"] = "must be a whole number from 1 to 1000"
-		}
-		req.Limit = n
-	}
+	req := ListRequest{OwnerID: q.Get("owner_id"), TenantID: q.Get("tenant_id"), After: q.Get("after"), Limit: limitQuery(v, q)}
 	switch q.Get("include_revoked") {
 	case "", "false":
 	case "true":
@@ -210,22 +204,15 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	now := h.m.now()
-	out := make([]KeyJSON, len(keys))
-	for i, k := range keys {
-		out[i] = ToJSON(k, now)
-	}
+	now := h.m.now() // one instant for the whole page
+	out := mapJSON(keys, func(k *store.Key) KeyJSON { return ToJSON(k, now) })
 	writeJSON(w, http.StatusOK, map[string]any{"api_keys": out, "next": next})
 }
 
 func (h *handler) get(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	k, err := h.m.Get(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ToJSON(k, h.m.now()))
+	respond(h, w, r, http.StatusOK, k, err, h.keyJSON)
 }
 
 type updateBody struct {
@@ -251,21 +238,13 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := gatehouse.FromContext(r.Context())
 	k, err := h.m.Update(r.Context(), p, r.PathValue("id"), UpdateRequest{Name: b.Name, Description: b.Description, Expiry: exp, Controls: ctl})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ToJSON(k, h.m.now()))
+	respond(h, w, r, http.StatusOK, k, err, h.keyJSON)
 }
 
 func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	k, err := h.m.Revoke(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, ToJSON(k, h.m.now()))
+	respond(h, w, r, http.StatusOK, k, err, h.keyJSON)
 }
 
 type rotateBody struct {
@@ -348,6 +327,27 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.mw.Error(w, r, err)
 	}
 }
+
+// respond answers with status and view(x), or with the problem for err.
+func respond[T, V any](h *handler, w http.ResponseWriter, r *http.Request, status int, x T, err error, view func(T) V) {
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, status, view(x))
+}
+
+// mapJSON returns view of each of xs, in order.
+func mapJSON[T, V any](xs []T, view func(T) V) []V {
+	out := make([]V, len(xs))
+	for i, x := range xs {
+		out[i] = view(x)
+	}
+	return out
+}
+
+// keyJSON is k as the API shows it now.
+func (h *handler) keyJSON(k *store.Key) KeyJSON { return ToJSON(k, h.m.now()) }
 
 func problem(w http.ResponseWriter, status int, code, detail string, fields map[string]string) {
 	middleware.WriteProblem(w, middleware.Problem{Type: "about:blank", Title: http.StatusText(status), Status: status,

@@ -333,6 +333,23 @@ func assertProblem(t *testing.T, r *response, status int, code string) middlewar
 	return p
 }
 
+// assertRefusal checks the problem of a 403, a 404 (whose detail is
+// notFound) or a 422 (which names the invalid fields); other statuses are
+// left to the caller.
+func assertRefusal(t *testing.T, r *response, notFound string) {
+	t.Helper()
+	switch r.status {
+	case http.StatusForbidden:
+		assertProblem(t, r, http.StatusForbidden, "forbidden")
+	case http.StatusNotFound:
+		p := assertProblem(t, r, http.StatusNotFound, "not_found")
+		assert.Equal(t, notFound, p.Detail)
+	case http.StatusUnprocessableEntity:
+		p := assertProblem(t, r, http.StatusUnprocessableEntity, "invalid_body")
+		assert.NotEmpty(t, p.Errors)
+	}
+}
+
 // statusOf maps a Manager error to the status the handler gives it.
 func statusOf(err error, success int) int {
 	switch {

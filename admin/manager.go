@@ -390,27 +390,43 @@ func (m *Manager) List(ctx context.Context, p *gatehouse.Principal, req ListRequ
 		}
 		f.OwnerID = a.ID
 	}
-	if a.Level != store.LevelSuperAdmin {
-		if f.TenantID != "" && f.TenantID != a.TenantID {
-			return []*store.Key{}, "", nil // another tenant's keys are invisible
-		}
-		f.TenantID = a.TenantID
+	var ok bool
+	if f.TenantID, ok = tenantScope(a, f.TenantID); !ok {
+		return []*store.Key{}, "", nil // another tenant's keys are invisible
 	}
 	keys, next, err := m.keys.ListKeys(ctx, f)
 	if err != nil {
 		return nil, "", gatehouse.Unavailable(err)
 	}
-	if a.Level != store.LevelSuperAdmin {
-		// A store without tenants matches "" to every key; be strict.
-		out := keys[:0]
-		for _, k := range keys {
-			if k.TenantID == a.TenantID {
-				out = append(out, k)
-			}
-		}
-		keys = out
+	return ownTenant(a, keys, func(k *store.Key) string { return k.TenantID }), next, nil
+}
+
+// tenantScope is the tenant a listing by a is limited to: the one asked
+// for by a super admin, a's own for anyone else. ok is false when someone
+// else asks for another tenant, whose records are invisible to them.
+func tenantScope(a Actor, tenant string) (scope string, ok bool) {
+	if a.Level == store.LevelSuperAdmin {
+		return tenant, true
 	}
-	return keys, next, nil
+	if tenant != "" && tenant != a.TenantID {
+		return "", false
+	}
+	return a.TenantID, true
+}
+
+// ownTenant keeps, for all but a super admin, the records xs of a's own
+// tenant: a store that matches "" to every tenant must not widen the view.
+func ownTenant[T any](a Actor, xs []T, tenant func(T) string) []T {
+	if a.Level == store.LevelSuperAdmin {
+		return xs
+	}
+	out := xs[:0]
+	for _, x := range xs {
+		if tenant(x) == a.TenantID {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Get returns one key the actor may manage.

@@ -64,22 +64,25 @@ func (m *Manager) ListOrgs(ctx context.Context, p *gatehouse.Principal, after st
 // GetOrg returns the actor's own organization, or any for a super admin;
 // another organization is ErrNotFound.
 func (m *Manager) GetOrg(ctx context.Context, p *gatehouse.Principal, id string) (*store.Org, error) {
-	a, err := m.ActorOf(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	return m.loadOrg(ctx, a, id)
+	_, o, err := m.loadOrg(ctx, p, id)
+	return o, err
 }
 
-func (m *Manager) loadOrg(ctx context.Context, a Actor, id string) (*store.Org, error) {
+// loadOrg resolves p to an actor and returns the organization id as that
+// actor may see it: ErrNotFound for another organization.
+func (m *Manager) loadOrg(ctx context.Context, p *gatehouse.Principal, id string) (Actor, *store.Org, error) {
+	a, err := m.ActorOf(ctx, p)
+	if err != nil {
+		return Actor{}, nil, err
+	}
 	if !canSee(a, id) || m.orgs == nil || id == "" {
-		return nil, ErrNotFound
+		return Actor{}, nil, ErrNotFound
 	}
 	o, err := m.orgs.OrgByID(ctx, id)
 	if err != nil {
-		return nil, storeError(err)
+		return Actor{}, nil, storeError(err)
 	}
-	return o, nil
+	return a, o, nil
 }
 
 // CreateOrg creates an organization; super admins (with the admin scope)
@@ -116,11 +119,8 @@ func (m *Manager) CreateOrg(ctx context.Context, p *gatehouse.Principal, o NewOr
 // RenameOrg changes an organization's name: an org admin (with the admin
 // scope) of it, or a super admin.
 func (m *Manager) RenameOrg(ctx context.Context, p *gatehouse.Principal, id, name string) (*store.Org, error) {
-	a, err := m.ActorOf(ctx, p)
+	a, _, err := m.loadOrg(ctx, p, id)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := m.loadOrg(ctx, a, id); err != nil {
 		return nil, err
 	}
 	if !m.isAdmin(a) {
@@ -196,11 +196,8 @@ func policyFields(pol *Policy) *ValidationError {
 // Refusals are *ValidationError on require_expiry, max_lifetime_days or
 // default_lifetime_days.
 func (m *Manager) SetOrgPolicy(ctx context.Context, p *gatehouse.Principal, orgID string, pol *Policy) (*store.Org, error) {
-	a, err := m.ActorOf(ctx, p)
+	a, _, err := m.loadOrg(ctx, p, orgID)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := m.loadOrg(ctx, a, orgID); err != nil {
 		return nil, err
 	}
 	if !m.isAdmin(a) {

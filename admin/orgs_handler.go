@@ -40,10 +40,8 @@ func NewOrgsHandler(m *Manager, mw *middleware.Middleware, cfg HandlerConfig) (h
 }
 
 func (h *handler) listOrgs(w http.ResponseWriter, r *http.Request) {
-	v := &ValidationError{Fields: map[string]string{}}
-	after, limit := pageQuery(v, r)
-	if len(v.Fields) > 0 {
-		h.fail(w, r, v)
+	after, limit, ok := h.page(w, r)
+	if !ok {
 		return
 	}
 	p, _ := gatehouse.FromContext(r.Context())
@@ -52,11 +50,7 @@ func (h *handler) listOrgs(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]OrgJSON, len(orgs))
-	for i, o := range orgs {
-		out[i] = OrgToJSON(o)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"orgs": out, "next": next})
+	writeJSON(w, http.StatusOK, map[string]any{"orgs": mapJSON(orgs, OrgToJSON), "next": next})
 }
 
 type createOrgBody struct {
@@ -71,21 +65,13 @@ func (h *handler) createOrg(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := gatehouse.FromContext(r.Context())
 	o, err := h.m.CreateOrg(r.Context(), p, NewOrg(b))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, OrgToJSON(o))
+	respond(h, w, r, http.StatusCreated, o, err, OrgToJSON)
 }
 
 func (h *handler) getOrg(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	o, err := h.m.GetOrg(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, OrgToJSON(o))
+	respond(h, w, r, http.StatusOK, o, err, OrgToJSON)
 }
 
 type renameOrgBody struct {
@@ -101,23 +87,20 @@ func (h *handler) renameOrg(w http.ResponseWriter, r *http.Request) {
 	if b.Name == nil {
 		// Nothing to change: answer as a read would, permissions included.
 		o, err := h.m.GetOrg(r.Context(), p, r.PathValue("id"))
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, OrgToJSON(o))
+		respond(h, w, r, http.StatusOK, o, err, OrgToJSON)
 		return
 	}
 	o, err := h.m.RenameOrg(r.Context(), p, r.PathValue("id"), *b.Name)
+	respond(h, w, r, http.StatusOK, o, err, OrgToJSON)
+}
+
+// policyView answers with o's policy and the one its keys follow, or with
+// the problem for err, the error of reading o.
+func (h *handler) policyView(w http.ResponseWriter, r *http.Request, o *store.Org, err error) {
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, OrgToJSON(o))
-}
-
-// policyView answers with o's policy and the one its keys follow.
-func (h *handler) policyView(w http.ResponseWriter, r *http.Request, o *store.Org) {
 	eff, err := h.m.PolicyFor(r.Context(), o.ID)
 	if err != nil {
 		h.fail(w, r, err)
@@ -134,11 +117,7 @@ func (h *handler) policyView(w http.ResponseWriter, r *http.Request, o *store.Or
 func (h *handler) getPolicy(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	o, err := h.m.GetOrg(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.policyView(w, r, o)
+	h.policyView(w, r, o, err)
 }
 
 type policyBody struct {
@@ -155,19 +134,11 @@ func (h *handler) setPolicy(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	o, err := h.m.SetOrgPolicy(r.Context(), p, r.PathValue("id"),
 		&Policy{RequireExpiry: b.RequireExpiry, MaxLifetimeDays: b.MaxLifetimeDays, DefaultLifetimeDays: b.DefaultLifetimeDays})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.policyView(w, r, o)
+	h.policyView(w, r, o, err)
 }
 
 func (h *handler) clearPolicy(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	o, err := h.m.SetOrgPolicy(r.Context(), p, r.PathValue("id"), nil)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.policyView(w, r, o)
+	h.policyView(w, r, o, err)
 }

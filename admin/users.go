@@ -102,40 +102,32 @@ func (m *Manager) ListUsers(ctx context.Context, p *gatehouse.Principal, req Use
 		return nil, "", errUsersAdminOnly
 	}
 	f := store.UserFilter{TenantID: req.TenantID, After: req.After, Limit: req.Limit}
-	if a.Level != store.LevelSuperAdmin {
-		if f.TenantID != "" && f.TenantID != a.TenantID {
-			return []*store.User{}, "", nil // another organization's users are invisible
-		}
-		f.TenantID = a.TenantID
+	var ok bool
+	if f.TenantID, ok = tenantScope(a, f.TenantID); !ok {
+		return []*store.User{}, "", nil // another organization's users are invisible
 	}
 	users, next, err := m.users.ListUsers(ctx, f)
 	if err != nil {
 		return nil, "", gatehouse.Unavailable(err)
 	}
-	if a.Level != store.LevelSuperAdmin {
-		// A store that matches "" to every tenant must not widen the view.
-		out := users[:0]
-		for _, u := range users {
-			if u.TenantID == a.TenantID {
-				out = append(out, u)
-			}
-		}
-		users = out
-	}
-	return users, next, nil
+	return ownTenant(a, users, func(u *store.User) string { return u.TenantID }), next, nil
 }
 
-// loadUser returns the user id as the actor may see it: ErrNotFound for
-// another organization's.
-func (m *Manager) loadUser(ctx context.Context, a Actor, id string) (*store.User, error) {
+// loadUser resolves p to an actor and returns the user id as that actor
+// may see it: ErrNotFound for another organization's.
+func (m *Manager) loadUser(ctx context.Context, p *gatehouse.Principal, id string) (Actor, *store.User, error) {
+	a, err := m.ActorOf(ctx, p)
+	if err != nil {
+		return Actor{}, nil, err
+	}
 	u, err := m.users.UserByID(ctx, id)
 	if err != nil {
-		return nil, storeError(err)
+		return Actor{}, nil, storeError(err)
 	}
 	if !canSee(a, u.TenantID) {
-		return nil, ErrNotFound
+		return Actor{}, nil, ErrNotFound
 	}
-	return u, nil
+	return a, u, nil
 }
 
 // GetUser returns one user: anyone their own record; an admin (with the
@@ -143,11 +135,7 @@ func (m *Manager) loadUser(ctx context.Context, a Actor, id string) (*store.User
 // organization's user is ErrNotFound; a colleague, for a member,
 // ErrForbidden.
 func (m *Manager) GetUser(ctx context.Context, p *gatehouse.Principal, id string) (*store.User, error) {
-	a, err := m.ActorOf(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	u, err := m.loadUser(ctx, a, id)
+	a, u, err := m.loadUser(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
@@ -270,11 +258,7 @@ func (m *Manager) tenantOnRecord(ctx context.Context, tenant string) (bool, erro
 // user's login sessions (with Config.Sessions): they log in again with
 // the new ones.
 func (m *Manager) UpdateUser(ctx context.Context, p *gatehouse.Principal, id string, c UserChange) (*store.User, error) {
-	a, err := m.ActorOf(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	u, err := m.loadUser(ctx, a, id)
+	a, u, err := m.loadUser(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
@@ -342,11 +326,7 @@ func (m *Manager) endSessions(ctx context.Context, userID string) error {
 // of the user's organization, or a super admin; not a user of a higher
 // level, and not oneself.
 func (m *Manager) DeleteUser(ctx context.Context, p *gatehouse.Principal, id string) error {
-	a, err := m.ActorOf(ctx, p)
-	if err != nil {
-		return err
-	}
-	u, err := m.loadUser(ctx, a, id)
+	a, u, err := m.loadUser(ctx, p, id)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gatehouse-go/gatehouse"
@@ -36,24 +37,34 @@ func NewUsersHandler(m *Manager, mw *middleware.Middleware, cfg HandlerConfig) (
 	})
 }
 
-// pageQuery reads ?after= and ?limit= (1 to 1000).
-func pageQuery(v *ValidationError, r *http.Request) (after string, limit int) {
+// page reads ?after= and ?limit= (1 to 1000); a bad limit is answered
+// with its problem, and ok false.
+func (h *handler) page(w http.ResponseWriter, r *http.Request) (after string, limit int, ok bool) {
 	q := r.URL.Query()
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			v.Fields["limit"] = "must be a whole number from 1 to 1000"
-		}
-		limit = n
+	v := &ValidationError{Fields: map[string]string{}}
+	if limit = limitQuery(v, q); len(v.Fields) > 0 {
+		h.fail(w, r, v)
+		return "", 0, false
 	}
-	return q.Get("after"), limit
+	return q.Get("after"), limit, true
+}
+
+// limitQuery reads ?limit= (1 to 1000); 0 when absent.
+func limitQuery(v *ValidationError, q url.Values) int {
+	s := q.Get("limit")
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 1000 {
+		v.Fields["limit"] = "must be a whole number from 1 to 1000"
+	}
+	return n
 }
 
 func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
-	v := &ValidationError{Fields: map[string]string{}}
-	after, limit := pageQuery(v, r)
-	if len(v.Fields) > 0 {
-		h.fail(w, r, v)
+	after, limit, ok := h.page(w, r)
+	if !ok {
 		return
 	}
 	p, _ := gatehouse.FromContext(r.Context())
@@ -62,11 +73,7 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	out := make([]UserJSON, len(users))
-	for i, u := range users {
-		out[i] = UserToJSON(u)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": out, "next": next})
+	writeJSON(w, http.StatusOK, map[string]any{"users": mapJSON(users, UserToJSON), "next": next})
 }
 
 type createUserBody struct {
@@ -114,21 +121,13 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	u, err := h.m.CreateUser(r.Context(), p, NewUser{Email: b.Email, Name: b.Name, TenantID: b.TenantID,
 		Level: store.Level(b.Level), Scopes: sc, Password: b.Password})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, UserToJSON(u))
+	respond(h, w, r, http.StatusCreated, u, err, UserToJSON)
 }
 
 func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
 	p, _ := gatehouse.FromContext(r.Context())
 	u, err := h.m.GetUser(r.Context(), p, r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, UserToJSON(u))
+	respond(h, w, r, http.StatusOK, u, err, UserToJSON)
 }
 
 type updateUserBody struct {
@@ -157,11 +156,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := gatehouse.FromContext(r.Context())
 	u, err := h.m.UpdateUser(r.Context(), p, r.PathValue("id"), c)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, UserToJSON(u))
+	respond(h, w, r, http.StatusOK, u, err, UserToJSON)
 }
 
 func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request) {

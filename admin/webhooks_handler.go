@@ -3,8 +3,6 @@ package admin
 import (
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/middleware"
@@ -27,33 +25,20 @@ func NewWebhookHandler(w *Webhooks, m *Manager, mw *middleware.Middleware, cfg H
 	if w == nil || m == nil || mw == nil {
 		return nil, errors.New("admin: nil webhooks, manager or middleware")
 	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = "/api/auth/webhooks"
-	}
-	if !strings.HasPrefix(cfg.Prefix, "/") || strings.HasSuffix(cfg.Prefix, "/") || strings.ContainsAny(cfg.Prefix, "{} ") {
-		return nil, errors.New("admin: prefix must start with / and not end with /")
-	}
-	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = 64 << 10
-	}
-	if cfg.StoreTimeout == 0 {
-		cfg.StoreTimeout = middleware.DefaultStoreTimeout
-	}
-	h := &webhookHandler{w: w, handler: handler{m: m, mw: mw, maxBody: cfg.MaxBody}}
-	mux := http.NewServeMux()
-	p := cfg.Prefix
-	mux.HandleFunc("GET "+p, h.guard(h.list))
-	mux.HandleFunc("POST "+p, h.guard(h.add))
-	mux.HandleFunc("DELETE "+p+"/{id}", h.guard(h.remove))
-	mux.HandleFunc("POST "+p+"/{id}/enable", h.guard(h.enable))
-	mux.HandleFunc("GET "+p+"/{id}/deliveries", h.guard(h.deliveries))
-	mux.HandleFunc(p, h.notAllowed)
-	mux.HandleFunc(p+"/", h.notAllowed)
-	return middleware.Timeout(cfg.StoreTimeout)(mw.Handler(mux)), nil
+	return newAPIHandler(m, mw, cfg, "/api/auth/webhooks", "No such webhook", func(mux *http.ServeMux, p string, hh *handler) {
+		h := &webhookHandler{handler: hh, w: w}
+		mux.HandleFunc("GET "+p, h.guard(h.list))
+		mux.HandleFunc("POST "+p, h.guard(h.add))
+		mux.HandleFunc("DELETE "+p+"/{id}", h.guard(h.remove))
+		mux.HandleFunc("POST "+p+"/{id}/enable", h.guard(h.enable))
+		mux.HandleFunc("GET "+p+"/{id}/deliveries", h.guard(h.deliveries))
+		mux.HandleFunc(p, h.notAllowed)
+		mux.HandleFunc(p+"/", h.notAllowed)
+	})
 }
 
 type webhookHandler struct {
-	handler
+	*handler
 	w *Webhooks
 }
 
@@ -74,25 +59,13 @@ func (h *webhookHandler) guard(next func(http.ResponseWriter, *http.Request, Act
 	}
 }
 
-func (h *webhookHandler) failWebhook(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, ErrNotFound) {
-		problem(w, http.StatusNotFound, "not_found", "No such webhook", nil)
-		return
-	}
-	h.fail(w, r, err)
-}
-
 func (h *webhookHandler) list(w http.ResponseWriter, r *http.Request, _ Actor) {
 	es, err := h.w.List(r.Context())
 	if err != nil {
-		h.failWebhook(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	out := make([]WebhookJSON, len(es))
-	for i, e := range es {
-		out[i] = WebhookToJSON(e)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"webhooks": out})
+	writeJSON(w, http.StatusOK, map[string]any{"webhooks": mapJSON(es, WebhookToJSON)})
 }
 
 type addWebhookBody struct {
@@ -107,7 +80,7 @@ func (h *webhookHandler) add(w http.ResponseWriter, r *http.Request, a Actor) {
 	}
 	e, secret, err := h.w.Add(r.Context(), a.ID, b.URL, b.Events)
 	if err != nil {
-		h.failWebhook(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"secret": secret, "webhook": WebhookToJSON(e)})
@@ -115,7 +88,7 @@ func (h *webhookHandler) add(w http.ResponseWriter, r *http.Request, a Actor) {
 
 func (h *webhookHandler) remove(w http.ResponseWriter, r *http.Request, a Actor) {
 	if err := h.w.Remove(r.Context(), a.ID, r.PathValue("id")); err != nil {
-		h.failWebhook(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -123,32 +96,21 @@ func (h *webhookHandler) remove(w http.ResponseWriter, r *http.Request, a Actor)
 
 func (h *webhookHandler) enable(w http.ResponseWriter, r *http.Request, a Actor) {
 	e, _, err := h.w.Enable(r.Context(), a.ID, r.PathValue("id"))
-	if err != nil {
-		h.failWebhook(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, WebhookToJSON(e))
+	respond(h.handler, w, r, http.StatusOK, e, err, WebhookToJSON)
 }
 
 func (h *webhookHandler) deliveries(w http.ResponseWriter, r *http.Request, _ Actor) {
 	q := r.URL.Query()
-	limit := 0
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			h.fail(w, r, invalid("limit", "must be a whole number from 1 to 1000"))
-			return
-		}
-		limit = n
+	v := &ValidationError{Fields: map[string]string{}}
+	limit := limitQuery(v, q)
+	if len(v.Fields) > 0 {
+		h.fail(w, r, v)
+		return
 	}
 	ds, next, err := h.w.Deliveries(r.Context(), r.PathValue("id"), q.Get("before"), limit)
 	if err != nil {
-		h.failWebhook(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	out := make([]DeliveryJSON, len(ds))
-	for i, d := range ds {
-		out[i] = DeliveryToJSON(d)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": out, "next": next})
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": mapJSON(ds, DeliveryToJSON), "next": next})
 }

@@ -6,16 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/apikey"
-	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/ratelimit/redisrate"
 	"github.com/gatehouse-go/gatehouse/store"
@@ -59,25 +54,7 @@ func keyControlsSetup(b *testing.B) (*apikey.Authenticator, *store.Memory, map[s
 // skips without one.
 func redisCredits(b *testing.B) store.CreditSpender {
 	b.Helper()
-	addr := testdb.RedisAddr(b)
-	opt := &redis.Options{Addr: addr}
-	if strings.Contains(addr, "://") {
-		var err error
-		if opt, err = redis.ParseURL(addr); err != nil {
-			b.Fatal(err)
-		}
-	}
-	opt.ContextTimeoutEnabled = true
-	rdb := redis.NewClient(opt)
-	prefix := "gatehouse-bench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
-	b.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		_ = rdb.Close()
-	})
+	rdb, prefix := benchRedis(b)
 	s, err := redisrate.NewCredits(rdb, redisrate.CreditsConfig{Prefix: prefix, Timeout: time.Second})
 	if err != nil {
 		b.Fatal(err)

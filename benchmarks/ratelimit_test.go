@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/go-chi/httprate"
 	"github.com/labstack/echo/v4"
 	echomw "github.com/labstack/echo/v4/middleware"
-	"github.com/redis/go-redis/v9"
 	sethlimiter "github.com/sethvargo/go-limiter/httplimit"
 	"github.com/sethvargo/go-limiter/memorystore"
 	ululelimiter "github.com/ulule/limiter/v3"
@@ -22,7 +20,6 @@ import (
 	ululememory "github.com/ulule/limiter/v3/drivers/store/memory"
 	"golang.org/x/time/rate"
 
-	"github.com/gatehouse-go/gatehouse/internal/testdb"
 	"github.com/gatehouse-go/gatehouse/ratelimit"
 	"github.com/gatehouse-go/gatehouse/ratelimit/redisrate"
 )
@@ -91,25 +88,7 @@ func rateLimitContenders(b *testing.B) []contender {
 // GATEHOUSE_TEST_REDIS; it skips without one.
 func redisContender(b *testing.B) http.Handler {
 	b.Helper()
-	addr := testdb.RedisAddr(b)
-	opt := &redis.Options{Addr: addr}
-	if strings.Contains(addr, "://") {
-		var err error
-		if opt, err = redis.ParseURL(addr); err != nil {
-			b.Fatal(err)
-		}
-	}
-	opt.ContextTimeoutEnabled = true
-	rdb := redis.NewClient(opt)
-	prefix := "gatehouse-bench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
-	b.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-		_ = rdb.Close()
-	})
+	rdb, prefix := benchRedis(b)
 	l, err := redisrate.New(rdb, redisrate.Config{Prefix: prefix, Timeout: time.Second})
 	if err != nil {
 		b.Fatal(err)

@@ -97,11 +97,7 @@ func (m *Memory) ListKeys(ctx context.Context, f KeyFilter) ([]*Key, string, err
 	}
 	m.mu.RUnlock()
 	slices.SortFunc(match, func(a, b *Key) int { return strings.Compare(a.ID, b.ID) })
-	next := ""
-	if len(match) > limit {
-		match = match[:limit]
-		next = match[limit-1].ID
-	}
+	match, next := cutPage(match, limit, func(k *Key) string { return k.ID })
 	out := make([]*Key, len(match))
 	m.mu.RLock()
 	for i, k := range match {

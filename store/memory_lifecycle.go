@@ -91,11 +91,7 @@ func (m *Memory) ListUsers(ctx context.Context, f UserFilter) ([]*User, string, 
 	}
 	m.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *User) int { return strings.Compare(a.ID, b.ID) })
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := cutPage(out, limit, func(u *User) string { return u.ID })
 	return out, next, nil
 }
 

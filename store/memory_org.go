@@ -59,11 +59,7 @@ func (m *Memory) ListOrgs(ctx context.Context, f OrgFilter) ([]*Org, string, err
 	}
 	m.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *Org) int { return strings.Compare(a.ID, b.ID) })
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := cutPage(out, limit, func(o *Org) string { return o.ID })
 	return out, next, nil
 }
 

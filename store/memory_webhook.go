@@ -87,24 +87,21 @@ func (m *MemoryWebhooks) DeleteWebhookEndpoint(ctx context.Context, id string) e
 
 // DisableWebhookEndpoint implements [WebhookStore].
 func (m *MemoryWebhooks) DisableWebhookEndpoint(ctx context.Context, id string, t time.Time, reason string) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.endpoints[id]
-	if !ok {
-		return false, ErrNotFound
-	}
-	if !e.DisabledAt.IsZero() {
-		return false, nil
-	}
-	e.DisabledAt, e.DisabledReason = t, reason
-	return true, nil
+	return m.setDisabled(ctx, id, true, func(e *WebhookEndpoint) {
+		e.DisabledAt, e.DisabledReason = t, reason
+	})
 }
 
 // EnableWebhookEndpoint implements [WebhookStore].
 func (m *MemoryWebhooks) EnableWebhookEndpoint(ctx context.Context, id string) (bool, error) {
+	return m.setDisabled(ctx, id, false, func(e *WebhookEndpoint) {
+		e.DisabledAt, e.DisabledReason, e.Failures, e.FailingSince = time.Time{}, "", 0, time.Time{}
+	})
+}
+
+// setDisabled applies change to endpoint id when it is not yet disabled
+// (or, for !disable, not yet enabled), reporting whether it did.
+func (m *MemoryWebhooks) setDisabled(ctx context.Context, id string, disable bool, change func(e *WebhookEndpoint)) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -114,10 +111,10 @@ func (m *MemoryWebhooks) EnableWebhookEndpoint(ctx context.Context, id string) (
 	if !ok {
 		return false, ErrNotFound
 	}
-	if e.DisabledAt.IsZero() {
+	if e.DisabledAt.IsZero() != disable {
 		return false, nil
 	}
-	e.DisabledAt, e.DisabledReason, e.Failures, e.FailingSince = time.Time{}, "", 0, time.Time{}
+	change(e)
 	return true, nil
 }
 
@@ -270,11 +267,7 @@ func (m *MemoryWebhooks) ListWebhookDeliveries(ctx context.Context, endpointID, 
 		}
 	}
 	slices.SortFunc(out, func(a, b *WebhookDelivery) int { return cmp.Compare(b.ID, a.ID) })
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
+	out, next := cutPage(out, limit, func(d *WebhookDelivery) string { return d.ID })
 	return out, next, nil
 }
 

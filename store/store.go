@@ -105,6 +105,16 @@ func PageLimit(limit int) int {
 	return limit
 }
 
+// cutPage cuts sorted items to limit: the page and the cursor of the next
+// one (the ID of the page's last item), or "" when nothing follows.
+func cutPage[T any](items []T, limit int, id func(T) string) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, id(items[limit-1])
+}
+
 // KeyUpdate holds the fields [KeyStore.UpdateKey] may change; nil fields
 // are left as they are. A key's value, digest, owner, tenant and scopes never
 // change: rotation creates a new key. Its allowed networks and credits may

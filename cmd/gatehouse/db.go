@@ -61,6 +61,24 @@ type app struct {
 	sink     *outbox.Sink // the webhook outbox (see eventSink)
 }
 
+// newDBFlags returns the flag set of newFlags with the database flags
+// registered on it.
+func newDBFlags(e env, name, usage string) (*flag.FlagSet, *dbFlags) {
+	fs := newFlags(e, name, usage)
+	d := new(dbFlags)
+	d.register(fs)
+	return fs, d
+}
+
+// parseAndOpen parses fs as parseFlags does (operand is the one argument
+// the command takes, or empty) and opens the app.
+func parseAndOpen(ctx context.Context, fs *flag.FlagSet, d *dbFlags, args []string, operand string, e env) (*app, error) {
+	if err := parseFlags(fs, args, operand); err != nil {
+		return nil, err
+	}
+	return openApp(ctx, *d, e)
+}
+
 func openApp(ctx context.Context, d dbFlags, e env) (*app, error) {
 	return openAppTimeout(ctx, d, e, 5*time.Second)
 }

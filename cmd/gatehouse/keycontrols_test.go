@@ -28,6 +28,17 @@ func from(t *testing.T, base, path, key, xff string) (int, http.Header, string) 
 	return send(t, client, "GET", base+path, "", h...)
 }
 
+// eventuallyFrom waits up to 5 s for a GET of /api/projects at base with
+// key, from xff as from sends it, to answer want: a change made through
+// another instance reaching this one.
+func eventuallyFrom(t *testing.T, base, key, xff string, want int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		code, _, _ := from(t, base, "/api/projects", key, xff)
+		return code == want
+	}, 5*time.Second, 50*time.Millisecond)
+}
+
 // problemOf decodes a problem+json body.
 func problemOf(t *testing.T, hdr http.Header, body string) middleware.Problem {
 	t.Helper()
@@ -95,10 +106,7 @@ func TestServeKeyControls(t *testing.T) {
 				code, body, _ := call(t, "PATCH", a.base+"/api/auth/api-keys/"+id, admin, `{"allowed_cidrs":["192.0.2.0/24"]}`)
 				require.Equal(t, 200, code, body)
 				assert.Contains(t, body, `"allowed_cidrs":["192.0.2.0/24"]`)
-				require.Eventually(t, func() bool {
-					code, _, _ := from(t, b.base, "/api/projects", key, "10.1.2.3")
-					return code == 403
-				}, 5*time.Second, 50*time.Millisecond)
+				eventuallyFrom(t, b.base, key, "10.1.2.3", 403)
 				code, _, _ = from(t, b.base, "/api/projects", key, "192.0.2.1")
 				assert.Equal(t, 200, code)
 			})
@@ -237,10 +245,7 @@ func TestServeCreditsSharedInRedis(t *testing.T) {
 	// New credits from an admin start a new count at once, everywhere.
 	code, body, _ = call(t, "PATCH", a.base+"/api/auth/api-keys/"+id, admin, `{"credits":{"remaining":2}}`)
 	require.Equal(t, 200, code, body)
-	require.Eventually(t, func() bool {
-		code, _, _ := from(t, b.base, "/api/projects", key, "")
-		return code == 200
-	}, 5*time.Second, 50*time.Millisecond)
+	eventuallyFrom(t, b.base, key, "", 200)
 	code, _, _ = from(t, a.base, "/api/projects", key, "")
 	assert.Equal(t, 200, code)
 	code, _, _ = from(t, b.base, "/api/projects", key, "")
@@ -249,10 +254,7 @@ func TestServeCreditsSharedInRedis(t *testing.T) {
 	// A rotated key carries over what is left, not the grant.
 	code, body, _ = call(t, "PATCH", a.base+"/api/auth/api-keys/"+id, admin, `{"credits":{"remaining":3}}`)
 	require.Equal(t, 200, code, body)
-	require.Eventually(t, func() bool {
-		code, _, _ := from(t, b.base, "/api/projects", key, "")
-		return code == 200
-	}, 5*time.Second, 50*time.Millisecond)
+	eventuallyFrom(t, b.base, key, "", 200)
 	code, body, _ = call(t, "POST", b.base+"/api/auth/api-keys/"+id+"/rotate", admin, "")
 	require.Equal(t, 201, code, body)
 	var rotated struct {

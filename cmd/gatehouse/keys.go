@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/admin"
@@ -174,46 +173,34 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 }
 
 func keysList(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "keys list", "keys list [flags]")
-	var d dbFlags
-	d.register(fs)
+	fs, d := newDBFlags(e, "keys list", "keys list [flags]")
 	owner := fs.String("owner", "", "only keys of this owner")
 	tenant := fs.String("tenant", "", "only keys of this tenant")
 	all := fs.Bool("all", false, "include revoked keys")
-	if err := parseFlags(fs, args, ""); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, d, e)
+	a, err := parseAndOpen(ctx, fs, d, args, "", e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tLAST4\tSCOPES\tTENANT\tEXPIRES\tLAST USED\tSTATUS")
+	tw := newTable(e.stdout, "ID\tNAME\tLAST4\tSCOPES\tTENANT\tEXPIRES\tLAST USED\tSTATUS")
 	f := store.KeyFilter{OwnerID: *owner, TenantID: *tenant, IncludeRevoked: *all, Limit: 1000}
 	now := time.Now()
-	for {
-		page, next, err := a.db.ListKeys(ctx, f)
-		if err != nil {
-			return err
-		}
-		for _, k := range page {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Last4, scopesOf(k),
-				dash(k.TenantID), formatTime(k.ExpiresAt, "never"), formatTime(k.LastUsedAt, "never"), admin.StatusOf(k, now))
-		}
-		if next == "" {
-			break
-		}
-		f.After = next
+	err = eachPage(func(after string) ([]*store.Key, string, error) {
+		f.After = after
+		return a.db.ListKeys(ctx, f)
+	}, func(k *store.Key) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Last4, scopesOf(k),
+			dash(k.TenantID), formatTime(k.ExpiresAt, "never"), formatTime(k.LastUsedAt, "never"), admin.StatusOf(k, now))
+	})
+	if err != nil {
+		return err
 	}
 	return tw.Flush()
 }
 
 func keysRevoke(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "keys revoke", "keys revoke [flags] ID")
-	var d dbFlags
-	d.register(fs)
-	a, id, err := oneKey(ctx, fs, &d, args, e)
+	fs, d := newDBFlags(e, "keys revoke", "keys revoke [flags] ID")
+	a, id, err := oneKey(ctx, fs, d, args, e)
 	if err != nil {
 		return err
 	}

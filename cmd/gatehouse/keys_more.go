@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,14 +13,8 @@ import (
 
 // oneKey parses flags that end with one key ID and opens the app.
 func oneKey(ctx context.Context, fs *flag.FlagSet, d *dbFlags, args []string, e env) (*app, string, error) {
-	if err := parseFlags(fs, args, "key ID"); err != nil {
-		return nil, "", err
-	}
-	a, err := openApp(ctx, *d, e)
-	if err != nil {
-		return nil, "", err
-	}
-	return a, fs.Arg(0), nil
+	a, err := parseAndOpen(ctx, fs, d, args, "key ID", e)
+	return a, fs.Arg(0), err
 }
 
 func notFound(err error, id string) error {
@@ -32,10 +25,8 @@ func notFound(err error, id string) error {
 }
 
 func keysGet(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "keys get", "keys get [flags] ID")
-	var d dbFlags
-	d.register(fs)
-	a, id, err := oneKey(ctx, fs, &d, args, e)
+	fs, d := newDBFlags(e, "keys get", "keys get [flags] ID")
+	a, id, err := oneKey(ctx, fs, d, args, e)
 	if err != nil {
 		return err
 	}
@@ -44,21 +35,17 @@ func keysGet(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return notFound(err, id)
 	}
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(admin.ToJSON(k, time.Now()))
+	return printJSON(e.stdout, admin.ToJSON(k, time.Now()))
 }
 
 func keysUpdate(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "keys update", "keys update [--name N] [--description D] [--expires 30d|never] [--allowed-cidr C]... [--credits N [--refill N/day]] ID")
-	var d dbFlags
-	d.register(fs)
+	fs, d := newDBFlags(e, "keys update", "keys update [--name N] [--description D] [--expires 30d|never] [--allowed-cidr C]... [--credits N [--refill N/day]] ID")
 	name := fs.String("name", "", "new name")
 	desc := fs.String("description", "", "new description")
 	expires := fs.String("expires", "", `new lifetime from now (30d, 36h), date, RFC 3339 time, or "never"`)
 	var ctl controlFlags
 	ctl.register(fs, true)
-	a, id, err := oneKey(ctx, fs, &d, args, e)
+	a, id, err := oneKey(ctx, fs, d, args, e)
 	if err != nil {
 		return err
 	}
@@ -117,12 +104,10 @@ func keysUpdate(ctx context.Context, args []string, e env) error {
 }
 
 func keysRotate(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "keys rotate", "keys rotate [--grace 24h] ID")
-	var d dbFlags
-	d.register(fs)
+	fs, d := newDBFlags(e, "keys rotate", "keys rotate [--grace 24h] ID")
 	d.registerPrefix(fs)
 	grace := fs.Duration("grace", 0, "keep the old key working this long (default: revoke it now)")
-	a, id, err := oneKey(ctx, fs, &d, args, e)
+	a, id, err := oneKey(ctx, fs, d, args, e)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/admin"
@@ -38,9 +36,7 @@ func orgs(ctx context.Context, args []string, e env) error {
 func auditLog(e env) *slog.Logger { return slog.New(slog.NewTextHandler(e.stderr, nil)) }
 
 func orgsCreate(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "orgs create", "orgs create --name NAME [--id ID]")
-	var d dbFlags
-	d.register(fs)
+	fs, d := newDBFlags(e, "orgs create", "orgs create --name NAME [--id ID]")
 	id := fs.String("id", "", "organization ID: the tenant ID of its users and keys (default: generated)")
 	name := fs.String("name", "", "organization name (required)")
 	if err := parseFlags(fs, args, ""); err != nil {
@@ -51,7 +47,7 @@ func orgsCreate(ctx context.Context, args []string, e env) error {
 		errors.As(err, &v)
 		return fmt.Errorf("%w: %s", errUsage, fieldErrors(v, map[string]string{"id": "--id", "name": "--name"}))
 	}
-	a, err := openApp(ctx, d, e)
+	a, err := openApp(ctx, *d, e)
 	if err != nil {
 		return err
 	}
@@ -86,32 +82,20 @@ func fieldErrors(v *admin.ValidationError, flags map[string]string) string {
 }
 
 func orgsList(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "orgs list", "orgs list")
-	var d dbFlags
-	d.register(fs)
-	if err := parseFlags(fs, args, ""); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, d, e)
+	fs, d := newDBFlags(e, "orgs list", "orgs list")
+	a, err := parseAndOpen(ctx, fs, d, args, "", e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tKEY POLICY\tCREATED")
-	f := store.OrgFilter{Limit: 1000}
-	for {
-		page, next, err := a.db.ListOrgs(ctx, f)
-		if err != nil {
-			return err
-		}
-		for _, o := range page {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.ID, o.Name, describePolicy(o.Policy), formatTime(o.CreatedAt, "-"))
-		}
-		if next == "" {
-			break
-		}
-		f.After = next
+	tw := newTable(e.stdout, "ID\tNAME\tKEY POLICY\tCREATED")
+	err = eachPage(func(after string) ([]*store.Org, string, error) {
+		return a.db.ListOrgs(ctx, store.OrgFilter{After: after, Limit: 1000})
+	}, func(o *store.Org) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.ID, o.Name, describePolicy(o.Policy), formatTime(o.CreatedAt, "-"))
+	})
+	if err != nil {
+		return err
 	}
 	return tw.Flush()
 }
@@ -156,8 +140,15 @@ func policy(ctx context.Context, args []string, e env) error {
 	})
 }
 
-// orgFlag parses fs with a required --org and opens the app and the org.
-func orgFlag(ctx context.Context, fs *flag.FlagSet, d *dbFlags, org *string, args []string, e env) (*app, *store.Org, error) {
+// newPolicyFlags returns the flag set of a policy subcommand: the
+// database flags and the required --org, which it returns.
+func newPolicyFlags(e env, name, usage string) (*flag.FlagSet, *dbFlags, *string) {
+	fs, d := newDBFlags(e, name, usage)
+	return fs, d, fs.String("org", "", "organization ID (required)")
+}
+
+// openOrg parses fs with a required --org and opens the app and the org.
+func openOrg(ctx context.Context, fs *flag.FlagSet, d *dbFlags, org *string, args []string, e env) (*app, *store.Org, error) {
 	if err := parseFlags(fs, args, ""); err != nil {
 		return nil, nil, err
 	}
@@ -191,17 +182,12 @@ func printPolicy(ctx context.Context, a *app, o *store.Org, e env) error {
 	if o.Policy != nil {
 		view.Source = "organization"
 	}
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(view)
+	return printJSON(e.stdout, view)
 }
 
 func policyGet(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "policy get", "policy get --org ID")
-	var d dbFlags
-	d.register(fs)
-	org := fs.String("org", "", "organization ID (required)")
-	a, o, err := orgFlag(ctx, fs, &d, org, args, e)
+	fs, d, org := newPolicyFlags(e, "policy get", "policy get --org ID")
+	a, o, err := openOrg(ctx, fs, d, org, args, e)
 	if err != nil {
 		return err
 	}
@@ -210,14 +196,11 @@ func policyGet(ctx context.Context, args []string, e env) error {
 }
 
 func policySet(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "policy set", "policy set --org ID [--require-expiry[=false]] [--max-lifetime-days N] [--default-lifetime-days N]")
-	var d dbFlags
-	d.register(fs)
-	org := fs.String("org", "", "organization ID (required)")
+	fs, d, org := newPolicyFlags(e, "policy set", "policy set --org ID [--require-expiry[=false]] [--max-lifetime-days N] [--default-lifetime-days N]")
 	require := fs.Bool("require-expiry", false, "refuse keys without an expiry")
 	maxDays := fs.Int("max-lifetime-days", 0, "longest key lifetime in days, 1 to 400 (0: no cap)")
 	defDays := fs.Int("default-lifetime-days", 0, "lifetime of keys created without an expiry (0: none)")
-	a, o, err := orgFlag(ctx, fs, &d, org, args, e)
+	a, o, err := openOrg(ctx, fs, d, org, args, e)
 	if err != nil {
 		return err
 	}
@@ -257,11 +240,8 @@ func policySet(ctx context.Context, args []string, e env) error {
 }
 
 func policyClear(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "policy clear", "policy clear --org ID")
-	var d dbFlags
-	d.register(fs)
-	org := fs.String("org", "", "organization ID (required)")
-	a, o, err := orgFlag(ctx, fs, &d, org, args, e)
+	fs, d, org := newPolicyFlags(e, "policy clear", "policy clear --org ID")
+	a, o, err := openOrg(ctx, fs, d, org, args, e)
 	if err != nil {
 		return err
 	}

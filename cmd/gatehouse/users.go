@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
@@ -148,33 +147,21 @@ func validEmail(s string) bool {
 }
 
 func usersList(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "users list", "users list [--tenant T]")
-	var d dbFlags
-	d.register(fs)
+	fs, d := newDBFlags(e, "users list", "users list [--tenant T]")
 	tenant := fs.String("tenant", "", "only users of this tenant")
-	if err := parseFlags(fs, args, ""); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, d, e)
+	a, err := parseAndOpen(ctx, fs, d, args, "", e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tTENANT\tLEVEL\tCREATED")
-	f := store.UserFilter{TenantID: *tenant, Limit: 1000}
-	for {
-		page, next, err := a.db.ListUsers(ctx, f)
-		if err != nil {
-			return err
-		}
-		for _, u := range page {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, dash(u.Name), dash(u.TenantID), u.Level, formatTime(u.CreatedAt, "-"))
-		}
-		if next == "" {
-			break
-		}
-		f.After = next
+	tw := newTable(e.stdout, "ID\tEMAIL\tNAME\tTENANT\tLEVEL\tCREATED")
+	err = eachPage(func(after string) ([]*store.User, string, error) {
+		return a.db.ListUsers(ctx, store.UserFilter{TenantID: *tenant, After: after, Limit: 1000})
+	}, func(u *store.User) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, dash(u.Name), dash(u.TenantID), u.Level, formatTime(u.CreatedAt, "-"))
+	})
+	if err != nil {
+		return err
 	}
 	return tw.Flush()
 }

@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/admin"
@@ -47,14 +47,40 @@ func (a *app) eventSink() *outbox.Sink {
 	return a.sink
 }
 
-func (a *app) webhooks() (*admin.Webhooks, error) {
-	return admin.NewWebhooks(a.db, admin.WebhookConfig{})
+// openWebhooks opens the app and its webhook endpoints.
+func openWebhooks(ctx context.Context, d *dbFlags, e env) (*app, *admin.Webhooks, error) {
+	a, err := openApp(ctx, *d, e)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := admin.NewWebhooks(a.db, admin.WebhookConfig{})
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return a, w, nil
+}
+
+// oneWebhook parses flags that end with one webhook ID and opens the app
+// and its webhook endpoints.
+func oneWebhook(ctx context.Context, fs *flag.FlagSet, d *dbFlags, args []string, e env) (*app, *admin.Webhooks, string, error) {
+	if err := parseFlags(fs, args, "webhook ID"); err != nil {
+		return nil, nil, "", err
+	}
+	a, w, err := openWebhooks(ctx, d, e)
+	return a, w, fs.Arg(0), err
+}
+
+// noWebhook words admin.ErrNotFound for the webhook id.
+func noWebhook(err error, id string) error {
+	if errors.Is(err, admin.ErrNotFound) {
+		return fmt.Errorf("no webhook with ID %q", id)
+	}
+	return err
 }
 
 func webhooksAdd(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "webhooks add", "webhooks add --url https://... [--events key.revoked,key.leaked]")
-	var d dbFlags
-	d.register(fs)
+	fs, d := newDBFlags(e, "webhooks add", "webhooks add --url https://... [--events key.revoked,key.leaked]")
 	url := fs.String("url", "", "the endpoint: https, or http to localhost only (required)")
 	events := fs.String("events", "", "comma-separated event types it receives (default: all of "+strings.Join(admin.EventTypes, ", ")+")")
 	if err := parseFlags(fs, args, ""); err != nil {
@@ -69,15 +95,11 @@ func webhooksAdd(ctx context.Context, args []string, e env) error {
 			evs = append(evs, s)
 		}
 	}
-	a, err := openApp(ctx, d, e)
+	a, w, err := openWebhooks(ctx, d, e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	w, err := a.webhooks()
-	if err != nil {
-		return err
-	}
 	ep, secret, err := w.Add(ctx, "cli", *url, evs)
 	var v *admin.ValidationError
 	if errors.As(err, &v) {
@@ -96,27 +118,20 @@ func webhooksAdd(ctx context.Context, args []string, e env) error {
 }
 
 func webhooksList(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "webhooks list", "webhooks list")
-	var d dbFlags
-	d.register(fs)
+	fs, d := newDBFlags(e, "webhooks list", "webhooks list")
 	if err := parseFlags(fs, args, ""); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, d, e)
+	a, w, err := openWebhooks(ctx, d, e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	w, err := a.webhooks()
-	if err != nil {
-		return err
-	}
 	es, err := w.List(ctx)
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tURL\tEVENTS\tSTATUS\tFAILURES\tCREATED")
+	tw := newTable(e.stdout, "ID\tURL\tEVENTS\tSTATUS\tFAILURES\tCREATED")
 	for _, ep := range es {
 		j := admin.WebhookToJSON(ep)
 		status := j.Status
@@ -129,55 +144,29 @@ func webhooksList(ctx context.Context, args []string, e env) error {
 }
 
 func webhooksRemove(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "webhooks remove", "webhooks remove ID")
-	var d dbFlags
-	d.register(fs)
-	if err := parseFlags(fs, args, "webhook ID"); err != nil {
-		return err
-	}
-	id := fs.Arg(0)
-	a, err := openApp(ctx, d, e)
+	fs, d := newDBFlags(e, "webhooks remove", "webhooks remove ID")
+	a, w, id, err := oneWebhook(ctx, fs, d, args, e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	w, err := a.webhooks()
-	if err != nil {
-		return err
-	}
 	if err := w.Remove(ctx, "cli", id); err != nil {
-		if errors.Is(err, admin.ErrNotFound) {
-			return fmt.Errorf("no webhook with ID %q", id)
-		}
-		return err
+		return noWebhook(err, id)
 	}
 	fmt.Fprintf(e.stderr, "removed webhook %s\n", id)
 	return nil
 }
 
 func webhooksEnable(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "webhooks enable", "webhooks enable ID")
-	var d dbFlags
-	d.register(fs)
-	if err := parseFlags(fs, args, "webhook ID"); err != nil {
-		return err
-	}
-	id := fs.Arg(0)
-	a, err := openApp(ctx, d, e)
+	fs, d := newDBFlags(e, "webhooks enable", "webhooks enable ID")
+	a, w, id, err := oneWebhook(ctx, fs, d, args, e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	w, err := a.webhooks()
-	if err != nil {
-		return err
-	}
 	_, enabled, err := w.Enable(ctx, "cli", id)
 	if err != nil {
-		if errors.Is(err, admin.ErrNotFound) {
-			return fmt.Errorf("no webhook with ID %q", id)
-		}
-		return err
+		return noWebhook(err, id)
 	}
 	if !enabled {
 		fmt.Fprintf(e.stderr, "webhook %s was not disabled: nothing changed\n", id)
@@ -188,9 +177,7 @@ func webhooksEnable(ctx context.Context, args []string, e env) error {
 }
 
 func webhooksDeliveries(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "webhooks deliveries", "webhooks deliveries [--limit 20] ID")
-	var d dbFlags
-	d.register(fs)
+	fs, d := newDBFlags(e, "webhooks deliveries", "webhooks deliveries [--limit 20] ID")
 	limit := fs.Int("limit", 20, "how many, newest first (1 to 1000)")
 	if err := parseFlags(fs, args, "webhook ID"); err != nil {
 		return err
@@ -199,24 +186,16 @@ func webhooksDeliveries(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("%w: --limit must be 1 to 1000", errUsage)
 	}
 	id := fs.Arg(0)
-	a, err := openApp(ctx, d, e)
+	a, w, err := openWebhooks(ctx, d, e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	w, err := a.webhooks()
-	if err != nil {
-		return err
-	}
 	ds, _, err := w.Deliveries(ctx, id, "", *limit)
 	if err != nil {
-		if errors.Is(err, admin.ErrNotFound) {
-			return fmt.Errorf("no webhook with ID %q", id)
-		}
-		return err
+		return noWebhook(err, id)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tWEBHOOK-ID\tEVENT\tSTATUS\tATTEMPTS\tLAST RESULT\tLAST ATTEMPT\tNEXT ATTEMPT")
+	tw := newTable(e.stdout, "ID\tWEBHOOK-ID\tEVENT\tSTATUS\tATTEMPTS\tLAST RESULT\tLAST ATTEMPT\tNEXT ATTEMPT")
 	for _, x := range ds {
 		last := "-"
 		switch {

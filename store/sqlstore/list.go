@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"strings"
 )
@@ -41,24 +42,33 @@ func (f *filter) query(selectFrom, after string, limit int) string {
 	return q + " ORDER BY id LIMIT " + f.arg(limit+1)
 }
 
+// queryRows runs query on q (the database or a transaction) and appends
+// each row, read by scan, to out. On an error in scan it returns nil; on
+// one after the last row, the rows read and the error.
+func queryRows[T any](ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, out []T, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // listPage runs a query built by filter.query and returns at most limit
 // records and the cursor of the next page ("" on the last).
 func listPage[T any](ctx context.Context, s *Store, op string, f *filter, q string, limit int,
 	scan func(rowScanner) (T, error), id func(T) string) ([]T, string, error) {
-	rows, err := s.db.QueryContext(ctx, q, f.args...)
+	out, err := queryRows(ctx, s.db, make([]T, 0, min(limit+1, 128)), scan, q, f.args...)
 	if err != nil {
-		return nil, "", translate(op, err)
-	}
-	defer rows.Close()
-	out := make([]T, 0, min(limit+1, 128))
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, "", translate(op, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, "", translate(op, err)
 	}
 	next := ""

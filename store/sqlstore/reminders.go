@@ -13,24 +13,12 @@ import (
 // partial index on expires_at.
 func (s *Store) ExpiringKeys(ctx context.Context, from, to time.Time, afterID string, limit int) ([]*store.Key, error) {
 	limit = store.PageLimit(limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT `+keyColumns+` FROM gatehouse_keys
+	out, err := queryRows(ctx, s.db, nil, scanKey, `SELECT `+keyColumns+` FROM gatehouse_keys
 		WHERE revoked_at IS NULL AND expires_at IS NOT NULL
 		  AND expires_at > $1 AND expires_at <= $2 AND id > $3
 		ORDER BY id LIMIT $4`,
 		s.timeArg(from), s.timeArg(to), afterID, limit)
-	if err != nil {
-		return nil, translate("expiring keys", err)
-	}
-	defer rows.Close()
-	var out []*store.Key
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, translate("expiring keys", err)
-		}
-		out = append(out, k)
-	}
-	return out, translate("expiring keys", rows.Err())
+	return out, translate("expiring keys", err)
 }
 
 // MarkReminded implements [store.ReminderStore]. The insert and its

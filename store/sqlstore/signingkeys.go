@@ -48,21 +48,9 @@ func (s *Store) SigningKeyByKID(ctx context.Context, kid string) (*store.Signing
 
 // ListSigningKeys implements [store.SigningKeyStore], in KID order.
 func (s *Store) ListSigningKeys(ctx context.Context, ownerID string) ([]*store.SigningKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+signingKeyColumns+
+	out, err := queryRows(ctx, s.db, nil, scanSigningKey, `SELECT `+signingKeyColumns+
 		` FROM gatehouse_signing_keys WHERE owner_id = $1 ORDER BY kid`, ownerID)
-	if err != nil {
-		return nil, translate("list signing keys", err)
-	}
-	defer rows.Close()
-	var out []*store.SigningKey
-	for rows.Next() {
-		k, err := scanSigningKey(rows)
-		if err != nil {
-			return nil, translate("list signing keys", err)
-		}
-		out = append(out, k)
-	}
-	return out, translate("list signing keys", rows.Err())
+	return out, translate("list signing keys", err)
 }
 
 // DeleteSigningKey implements [store.SigningKeyStore]; a missing KID is

@@ -65,20 +65,9 @@ func (s *Store) WebhookEndpoint(ctx context.Context, id string) (*store.WebhookE
 
 // ListWebhookEndpoints implements [store.WebhookStore].
 func (s *Store) ListWebhookEndpoints(ctx context.Context) ([]*store.WebhookEndpoint, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+endpointColumns+` FROM gatehouse_webhook_endpoints ORDER BY id`)
-	if err != nil {
-		return nil, translate("list webhook endpoints", err)
-	}
-	defer rows.Close()
-	out := []*store.WebhookEndpoint{}
-	for rows.Next() {
-		e, err := scanEndpoint(rows)
-		if err != nil {
-			return nil, translate("list webhook endpoints", err)
-		}
-		out = append(out, e)
-	}
-	return out, translate("list webhook endpoints", rows.Err())
+	out, err := queryRows(ctx, s.db, []*store.WebhookEndpoint{}, scanEndpoint,
+		`SELECT `+endpointColumns+` FROM gatehouse_webhook_endpoints ORDER BY id`)
+	return out, translate("list webhook endpoints", err)
 }
 
 // DeleteWebhookEndpoint implements [store.WebhookStore].
@@ -94,33 +83,24 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string) error {
 
 // DisableWebhookEndpoint implements [store.WebhookStore].
 func (s *Store) DisableWebhookEndpoint(ctx context.Context, id string, t time.Time, reason string) (bool, error) {
-	var first bool
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE gatehouse_webhook_endpoints SET disabled_at = $1, disabled_reason = $2
-			WHERE id = $3 AND disabled_at IS NULL`, s.timeArg(t), reason, id)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if first = n == 1; first {
-			return nil
-		}
-		var one int
-		return tx.QueryRowContext(ctx, `SELECT 1 FROM gatehouse_webhook_endpoints WHERE id = $1`, id).Scan(&one)
-	})
-	return first, translate("disable webhook endpoint", err)
+	return s.changeEndpoint(ctx, "disable webhook endpoint", id, `UPDATE gatehouse_webhook_endpoints
+		SET disabled_at = $2, disabled_reason = $3 WHERE id = $1 AND disabled_at IS NULL`, s.timeArg(t), reason)
 }
 
 // EnableWebhookEndpoint implements [store.WebhookStore].
 func (s *Store) EnableWebhookEndpoint(ctx context.Context, id string) (bool, error) {
+	return s.changeEndpoint(ctx, "enable webhook endpoint", id, `UPDATE gatehouse_webhook_endpoints
+		SET disabled_at = NULL, disabled_reason = '', failures = 0, failing_since = NULL
+		WHERE id = $1 AND disabled_at IS NOT NULL`)
+}
+
+// changeEndpoint runs update, whose $1 is the endpoint id and whose other
+// arguments are args, and reports whether it changed a row; it is
+// store.ErrNotFound when there is no such endpoint.
+func (s *Store) changeEndpoint(ctx context.Context, op, id, update string, args ...any) (bool, error) {
 	var changed bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE gatehouse_webhook_endpoints SET disabled_at = NULL, disabled_reason = '', failures = 0,
-			failing_since = NULL
-			WHERE id = $1 AND disabled_at IS NOT NULL`, id)
+		res, err := tx.ExecContext(ctx, update, append([]any{id}, args...)...)
 		if err != nil {
 			return err
 		}
@@ -134,7 +114,7 @@ func (s *Store) EnableWebhookEndpoint(ctx context.Context, id string) (bool, err
 		var one int
 		return tx.QueryRowContext(ctx, `SELECT 1 FROM gatehouse_webhook_endpoints WHERE id = $1`, id).Scan(&one)
 	})
-	return changed, translate("enable webhook endpoint", err)
+	return changed, translate(op, err)
 }
 
 // EnqueueWebhookEvent implements [store.WebhookStore]: the endpoints are
@@ -216,7 +196,8 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease
 	var out []*store.WebhookDelivery
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, `UPDATE gatehouse_webhook_deliveries SET lease_token = $1, lease_until = $2
+		var err error
+		out, err = queryRows(ctx, tx, out[:0], scanDelivery, `UPDATE gatehouse_webhook_deliveries SET lease_token = $1, lease_until = $2
 			WHERE id IN (SELECT d.id FROM gatehouse_webhook_deliveries d
 				JOIN gatehouse_webhook_endpoints e ON e.id = d.endpoint_id
 				WHERE e.disabled_at IS NULL AND d.next_at IS NOT NULL AND d.next_at <= $3
@@ -224,18 +205,7 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease
 				ORDER BY d.next_at, d.id LIMIT $4`+lock+`)
 			RETURNING `+deliveryColumns,
 			token, s.timeArg(now.Add(lease)), s.timeArg(now), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			d, err := scanDelivery(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, d)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, translate("claim webhook deliveries", err)
@@ -313,28 +283,8 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, endpointID, before st
 		q += ` ORDER BY id DESC LIMIT $2`
 		args = append(args, limit+1)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", translate("list webhook deliveries", err)
-	}
-	defer rows.Close()
-	var out []*store.WebhookDelivery
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, "", translate("list webhook deliveries", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", translate("list webhook deliveries", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	return out, next, nil
+	return listPage(ctx, s, "list webhook deliveries", &filter{args: args}, q, limit, scanDelivery,
+		func(d *store.WebhookDelivery) string { return d.ID })
 }
 
 // PruneWebhookDeliveries implements [store.WebhookStore].

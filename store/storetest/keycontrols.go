@@ -27,22 +27,12 @@ type ControlStore interface {
 // atomically with refills. newStore is called as in [RunKeyStore].
 func RunKeyControls(t *testing.T, newStore func(t *testing.T) ControlStore) {
 	t.Helper()
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s ControlStore)
-	}{
+	runCases(t, newStore, []suiteCase[ControlStore]{
 		{"UpdateControls", testUpdateControls},
 		{"Spend", testSpend},
 		{"Refill", testRefill},
 		{"SpendConcurrent", testSpendConcurrent},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			require.NotNil(t, s, "newStore returned nil")
-			tc.run(t, s)
-		})
-	}
+	})
 }
 
 func assertControls(t *testing.T, want, got *store.Key) {
@@ -69,11 +59,7 @@ func testUpdateControls(t *testing.T, s ControlStore) {
 	ctx := context.Background()
 	nets := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.7/32")}
 	credits := gatehouse.Credits{Remaining: 5, Refill: 10, Interval: gatehouse.CreditsMonthly, Since: base.Add(time.Hour)}
-	tests := []struct {
-		name   string
-		update store.KeyUpdate
-		apply  func(k *store.Key)
-	}{
+	testUpdates(t, s, []updateCase{
 		{"networks", store.KeyUpdate{AllowedNetworks: &nets},
 			func(k *store.Key) { k.AllowedNetworks = nets }},
 		{"clear networks", store.KeyUpdate{AllowedNetworks: &[]netip.Prefix{}},
@@ -86,20 +72,7 @@ func testUpdateControls(t *testing.T, s ControlStore) {
 			func(k *store.Key) { k.Credits = &gatehouse.Credits{Remaining: 3, Since: base} }},
 		{"both and a name", store.KeyUpdate{Name: ptr("n"), AllowedNetworks: &nets, Credits: &credits},
 			func(k *store.Key) { c := credits; k.Name, k.AllowedNetworks, k.Credits = "n", nets, &c }},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			k := create(t, s, newKey(t))
-			want := k.Clone()
-			tc.apply(want)
-			got, err := s.UpdateKey(ctx, k.ID, tc.update)
-			require.NoError(t, err)
-			assertKey(t, want, got)
-			again, err := s.KeyByDigest(ctx, k.Digest)
-			require.NoError(t, err)
-			assertKey(t, want, again)
-		})
-	}
+	})
 	t.Run("a key created without controls", func(t *testing.T) {
 		k := create(t, s, minimalKey(t))
 		got, err := s.KeyByID(ctx, k.ID)

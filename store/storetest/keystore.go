@@ -20,10 +20,7 @@ import (
 // per subtest, inside the subtest, so it may register cleanups on t.
 func RunKeyStore(t *testing.T, newStore func(t *testing.T) store.KeyStore) {
 	t.Helper()
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s store.KeyStore)
-	}{
+	runCases(t, newStore, []suiteCase[store.KeyStore]{
 		{"RoundTrip", testRoundTrip},
 		{"Conflict", testConflict},
 		{"NotFound", testNotFound},
@@ -37,14 +34,7 @@ func RunKeyStore(t *testing.T, newStore func(t *testing.T) store.KeyStore) {
 		{"ExpiryBoundary", testExpiryBoundary},
 		{"Concurrent", testConcurrent},
 		{"CancelledContext", testCancelledContext},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newStore(t)
-			require.NotNil(t, s, "newStore returned nil")
-			tc.run(t, s)
-		})
-	}
+	})
 }
 
 // base is the suite's reference time: UTC, with nanoseconds that a store

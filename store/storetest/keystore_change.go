@@ -13,30 +13,20 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-func testUpdate(t *testing.T, s store.KeyStore) {
+// updateCase is an update and what it does to a key.
+type updateCase struct {
+	name   string
+	update store.KeyUpdate
+	apply  func(k *store.Key)
+}
+
+// testUpdates applies each update to a new key, in a subtest, and checks
+// the key it returns, the key read back, and that another key is
+// untouched.
+func testUpdates(t *testing.T, s store.KeyStore, cases []updateCase) {
+	t.Helper()
 	ctx := context.Background()
-	later := base.Add(7 * 24 * time.Hour)
-	tests := []struct {
-		name   string
-		update store.KeyUpdate
-		apply  func(k *store.Key)
-	}{
-		{"name", store.KeyUpdate{Name: ptr("renamed")},
-			func(k *store.Key) { k.Name = "renamed" }},
-		{"description", store.KeyUpdate{Description: ptr("new words")},
-			func(k *store.Key) { k.Description = "new words" }},
-		{"empty name", store.KeyUpdate{Name: ptr("")},
-			func(k *store.Key) { k.Name = "" }},
-		{"expiry", store.KeyUpdate{ExpiresAt: ptr(later)},
-			func(k *store.Key) { k.ExpiresAt = later }},
-		{"clear expiry", store.KeyUpdate{ExpiresAt: ptr(time.Time{})},
-			func(k *store.Key) { k.ExpiresAt = time.Time{} }},
-		{"everything at once", store.KeyUpdate{Name: ptr("n"), Description: ptr("d"), ExpiresAt: ptr(later)},
-			func(k *store.Key) { k.Name, k.Description, k.ExpiresAt = "n", "d", later }},
-		{"nothing", store.KeyUpdate{},
-			func(k *store.Key) {}},
-	}
-	for _, tc := range tests {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			k := create(t, s, newKey(t))
 			other := create(t, s, newKey(t))
@@ -53,6 +43,27 @@ func testUpdate(t *testing.T, s store.KeyStore) {
 			assertKey(t, other, untouched)
 		})
 	}
+}
+
+func testUpdate(t *testing.T, s store.KeyStore) {
+	ctx := context.Background()
+	later := base.Add(7 * 24 * time.Hour)
+	testUpdates(t, s, []updateCase{
+		{"name", store.KeyUpdate{Name: ptr("renamed")},
+			func(k *store.Key) { k.Name = "renamed" }},
+		{"description", store.KeyUpdate{Description: ptr("new words")},
+			func(k *store.Key) { k.Description = "new words" }},
+		{"empty name", store.KeyUpdate{Name: ptr("")},
+			func(k *store.Key) { k.Name = "" }},
+		{"expiry", store.KeyUpdate{ExpiresAt: ptr(later)},
+			func(k *store.Key) { k.ExpiresAt = later }},
+		{"clear expiry", store.KeyUpdate{ExpiresAt: ptr(time.Time{})},
+			func(k *store.Key) { k.ExpiresAt = time.Time{} }},
+		{"everything at once", store.KeyUpdate{Name: ptr("n"), Description: ptr("d"), ExpiresAt: ptr(later)},
+			func(k *store.Key) { k.Name, k.Description, k.ExpiresAt = "n", "d", later }},
+		{"nothing", store.KeyUpdate{},
+			func(k *store.Key) {}},
+	})
 	t.Run("set an expiry on a key without one", func(t *testing.T) {
 		k := minimalKey(t)
 		create(t, s, k)

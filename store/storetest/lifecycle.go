@@ -27,10 +27,7 @@ func RunUserStore(t *testing.T, newStore func(t *testing.T) store.UserStore) {
 			PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", CreatedAt: base,
 		}
 	}
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s store.UserStore)
-	}{
+	runCases(t, newStore, []suiteCase[store.UserStore]{
 		{"RoundTrip", func(t *testing.T, s store.UserStore) {
 			u := newUser("org_1", "  Ada@Example.COM ")
 			require.NoError(t, s.CreateUser(ctx, u))
@@ -147,10 +144,7 @@ func RunUserStore(t *testing.T, newStore func(t *testing.T) store.UserStore) {
 			_, _, err = s.ListUsers(c, store.UserFilter{})
 			assert.ErrorIs(t, err, context.Canceled)
 		}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
-	}
+	})
 }
 
 // LifecycleStore is what [RunReminderStore] needs: keys to remind about,

@@ -23,10 +23,7 @@ func RunOrgStore(t *testing.T, newStore func(t *testing.T) store.OrgStore) {
 		return &store.OrgPolicy{RequireExpiry: true, MaxLifetimeDays: 90, DefaultLifetimeDays: 30,
 			UpdatedAt: base.Add(time.Hour), UpdatedBy: "usr_admin"}
 	}
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s store.OrgStore)
-	}{
+	runCases(t, newStore, []suiteCase[store.OrgStore]{
 		{"RoundTrip", func(t *testing.T, s store.OrgStore) {
 			rows := []*store.Org{
 				{ID: "org_plain", Name: "Acme", CreatedAt: base},
@@ -160,10 +157,7 @@ func RunOrgStore(t *testing.T, newStore func(t *testing.T) store.OrgStore) {
 			_, _, err = s.ListOrgs(c, store.OrgFilter{})
 			assert.ErrorIs(t, err, context.Canceled)
 		}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
-	}
+	})
 }
 
 func assertOrg(t *testing.T, want, got *store.Org) {

@@ -28,10 +28,7 @@ func RunSignInTokenStore(t *testing.T, newStore func(t *testing.T) store.SignInT
 		return &store.SignInToken{Digest: sha256.Sum256([]byte(store.NewID("sit") + string(rune('a'+n)))),
 			UserID: "usr_1", CreatedAt: base, ExpiresAt: base.Add(15 * time.Minute)}
 	}
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s store.SignInTokenStore)
-	}{
+	runCases(t, newStore, []suiteCase[store.SignInTokenStore]{
 		{"ConsumeOnce", func(t *testing.T, s store.SignInTokenStore) {
 			tok := newToken()
 			tok.Digest = store.Digest{0x00, 0x27, 0x5c, 0xff} // NULs, quote, backslash
@@ -132,8 +129,5 @@ func RunSignInTokenStore(t *testing.T, newStore func(t *testing.T) store.SignInT
 			_, err = s.ConsumeSignInToken(ctx, other.Digest, base)
 			assert.True(t, errors.Is(err, store.ErrNotFound), "a create under a cancelled context stored nothing: %v", err)
 		}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
-	}
+	})
 }

@@ -37,16 +37,26 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 		require.Len(t, ds, 1)
 		return ds[0]
 	}
+	// enqueueAndClaim enqueues n events at base and claims their n
+	// deliveries.
+	enqueueAndClaim := func(t *testing.T, s store.WebhookStore, n int) []*store.WebhookDelivery {
+		t.Helper()
+		for range n {
+			_, err := s.EnqueueWebhookEvent(ctx, event("key.created", base))
+			require.NoError(t, err)
+		}
+		ds, err := s.ClaimWebhookDeliveries(ctx, base, time.Minute, 10)
+		require.NoError(t, err)
+		require.Len(t, ds, n)
+		return ds
+	}
 	claimNone := func(t *testing.T, s store.WebhookStore, now time.Time) {
 		t.Helper()
 		ds, err := s.ClaimWebhookDeliveries(ctx, now, time.Minute, 10)
 		require.NoError(t, err)
 		assert.Empty(t, ds)
 	}
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s store.WebhookStore)
-	}{
+	runCases(t, newStore, []suiteCase[store.WebhookStore]{
 		{"EndpointRoundTrip", func(t *testing.T, s store.WebhookStore) {
 			e := endpoint(t, s, "key.revoked", "key.leaked")
 			got, err := s.WebhookEndpoint(ctx, e.ID)
@@ -276,15 +286,9 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 		}},
 		{"EnableAfterDisable", func(t *testing.T, s store.WebhookStore) {
 			e := endpoint(t, s)
-			for range 2 {
-				_, err := s.EnqueueWebhookEvent(ctx, event("key.created", base))
-				require.NoError(t, err)
-			}
-			ds, err := s.ClaimWebhookDeliveries(ctx, base, time.Minute, 10)
-			require.NoError(t, err)
-			require.Len(t, ds, 2)
+			ds := enqueueAndClaim(t, s, 2)
 			// One failed for good, one pending; then the endpoint is disabled.
-			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[0].ID, LeaseToken: ds[0].LeaseToken, At: base, Error: "timeout"})
+			_, err := s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[0].ID, LeaseToken: ds[0].LeaseToken, At: base, Error: "timeout"})
 			require.NoError(t, err)
 			failures, err := s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[1].ID, LeaseToken: ds[1].LeaseToken, At: base,
 				Error: "timeout", NextAt: base.Add(time.Minute)})
@@ -390,15 +394,9 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 		}},
 		{"Prune", func(t *testing.T, s store.WebhookStore) {
 			e := endpoint(t, s)
-			for range 3 {
-				_, err := s.EnqueueWebhookEvent(ctx, event("key.created", base))
-				require.NoError(t, err)
-			}
-			ds, err := s.ClaimWebhookDeliveries(ctx, base, time.Minute, 10)
-			require.NoError(t, err)
-			require.Len(t, ds, 3)
+			ds := enqueueAndClaim(t, s, 3)
 			// One delivered, one failed for good, one pending.
-			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[0].ID, LeaseToken: ds[0].LeaseToken, At: base, Delivered: true})
+			_, err := s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[0].ID, LeaseToken: ds[0].LeaseToken, At: base, Delivered: true})
 			require.NoError(t, err)
 			_, err = s.RecordWebhookAttempt(ctx, store.WebhookAttempt{DeliveryID: ds[1].ID, LeaseToken: ds[1].LeaseToken, At: base.Add(time.Hour)})
 			require.NoError(t, err)
@@ -452,8 +450,5 @@ func RunWebhookStore(t *testing.T, newStore func(t *testing.T) store.WebhookStor
 				assert.Equal(t, 1, c, fmt.Sprintf("delivery %s claimed once", id))
 			}
 		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore(t)) })
-	}
+	})
 }

@@ -104,6 +104,42 @@ func addEndpoint(t *testing.T, s store.WebhookStore, url, secret string, events 
 	return e
 }
 
+// fixture is a receiver that fails its first requests, a memory store
+// with one endpoint for it, and a dispatcher on the store.
+type fixture struct {
+	clock *testclock.Clock
+	rec   *receiver
+	s     *store.MemoryWebhooks
+	e     *store.WebhookEndpoint
+	d     *outbox.Dispatcher
+}
+
+// newFixture returns a fixture whose receiver fails its first failFirst
+// requests and whose dispatcher has cfg, with the fixture's clock as Now
+// and, unless cfg sets one, a Logger that discards.
+func newFixture(t *testing.T, failFirst int, cfg outbox.Config) *fixture {
+	t.Helper()
+	f := &fixture{clock: testclock.New(t0), s: store.NewMemoryWebhooks()}
+	var srv *httptest.Server
+	f.rec, srv = newReceiver(t, f.clock, failFirst)
+	f.e = addEndpoint(t, f.s, srv.URL, f.rec.secret)
+	cfg.Now = f.clock.Now
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	f.d, err = outbox.NewDispatcher(f.s, cfg)
+	require.NoError(t, err)
+	return f
+}
+
+// enqueue emits a key.created event with ID id now.
+func (f *fixture) enqueue(t *testing.T, id string) {
+	t.Helper()
+	_, err := f.s.EnqueueWebhookEvent(context.Background(), store.WebhookEvent{ID: id, Type: "key.created", Payload: []byte(`{}`), At: f.clock.Now()})
+	require.NoError(t, err)
+}
+
 func testKey(id string) *store.Key {
 	return &store.Key{ID: id, Digest: store.Digest{1, 2, 3}, Prefix: "cpx_live.", Last4: "AbCd", Name: "ci",
 		OwnerID: "usr_1", TenantID: "org_1", Scopes: []string{"read"}, CreatedAt: t0}
@@ -414,18 +450,9 @@ func TestShortOutageDoesNotDisable(t *testing.T) {
 // reaches it.
 func TestEnableDeliversPending(t *testing.T) {
 	ctx := context.Background()
-	clock := testclock.New(t0)
-	rec, srv := newReceiver(t, clock, 5)
-	s := store.NewMemoryWebhooks()
-	e := addEndpoint(t, s, srv.URL, rec.secret)
-	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, DisableAfterFailures: 3, DisableAfter: 4 * time.Hour,
-		Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	enqueue := func(id string) {
-		t.Helper()
-		_, err := s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: id, Type: "key.created", Payload: []byte(`{}`), At: clock.Now()})
-		require.NoError(t, err)
-	}
+	f := newFixture(t, 5, outbox.Config{Jitter: noJitter, DisableAfterFailures: 3, DisableAfter: 4 * time.Hour})
+	clock, rec, s, e, d := f.clock, f.rec, f.s, f.e, f.d
+	enqueue := func(id string) { f.enqueue(t, id) }
 	pass := func() int {
 		t.Helper()
 		n, err := d.RunOnce(ctx)
@@ -478,14 +505,9 @@ func TestEnableDeliversPending(t *testing.T) {
 
 func TestGiveUpAfterMaxAttempts(t *testing.T) {
 	ctx := context.Background()
-	clock := testclock.New(t0)
-	rec, srv := newReceiver(t, clock, 1000)
-	s := store.NewMemoryWebhooks()
-	e := addEndpoint(t, s, srv.URL, rec.secret)
-	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Jitter: noJitter, MaxAttempts: 4, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_1", Type: "key.created", Payload: []byte(`{}`), At: t0})
-	require.NoError(t, err)
+	f := newFixture(t, 1000, outbox.Config{Jitter: noJitter, MaxAttempts: 4})
+	clock, rec, s, e, d := f.clock, f.rec, f.s, f.e, f.d
+	f.enqueue(t, "msg_1")
 	for range 10 {
 		_, err := d.RunOnce(ctx)
 		require.NoError(t, err)
@@ -590,13 +612,9 @@ func TestRatePerEndpoint(t *testing.T) {
 
 func TestRunWakeAndClose(t *testing.T) {
 	ctx := context.Background()
-	clock := testclock.New(t0)
-	rec, srv := newReceiver(t, clock, 0)
-	s := store.NewMemoryWebhooks()
-	addEndpoint(t, s, srv.URL, rec.secret)
-	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Interval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	sink, err := outbox.NewSink(s, outbox.SinkConfig{Now: clock.Now})
+	f := newFixture(t, 0, outbox.Config{Interval: time.Hour})
+	rec, d := f.rec, f.d
+	sink, err := outbox.NewSink(f.s, outbox.SinkConfig{Now: f.clock.Now})
 	require.NoError(t, err)
 	sink.OnEnqueue(d.Wake)
 	done := make(chan struct{})
@@ -619,20 +637,15 @@ func TestRunWakeAndClose(t *testing.T) {
 // they are older than Retention, checked at most once an hour.
 func TestPruneAfterRetention(t *testing.T) {
 	ctx := context.Background()
-	clock := testclock.New(t0)
-	rec, srv := newReceiver(t, clock, 0)
-	s := store.NewMemoryWebhooks()
-	e := addEndpoint(t, s, srv.URL, rec.secret)
-	d, err := outbox.NewDispatcher(s, outbox.Config{Now: clock.Now, Retention: 24 * time.Hour, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	_, err = s.EnqueueWebhookEvent(ctx, store.WebhookEvent{ID: "msg_1", Type: "key.created", Payload: []byte(`{}`), At: t0})
-	require.NoError(t, err)
+	f := newFixture(t, 0, outbox.Config{Retention: 24 * time.Hour})
+	clock, s, e, d := f.clock, f.s, f.e, f.d
+	f.enqueue(t, "msg_1")
 	count := func() int {
 		ds, _, err := s.ListWebhookDeliveries(ctx, e.ID, "", 10)
 		require.NoError(t, err)
 		return len(ds)
 	}
-	_, err = d.RunOnce(ctx)
+	_, err := d.RunOnce(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, count(), "delivered, kept")
 	clock.Advance(24*time.Hour + time.Second)
