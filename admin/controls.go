@@ -39,7 +39,7 @@ type Controls struct {
 }
 
 const (
-	msgCIDRs   = "must be an array of at most 64 networks in CIDR notation, such as 10.0.0.0/8 or 2001:db8::/32, or single addresses"
+	msgCIDRs   = "must be an array of at most 64 networks in CIDR notation, such as 10.0.0.0/8 or 2001:db8::/32, or single addresses; an IPv4-mapped network (::ffff:10.0.0.0/104) needs /96 or longer"
 	msgCredits = `must be null or an object {"remaining": n, "refill": n, "interval": "day" or "month"} with whole numbers from 0; refill and interval go together`
 )
 

@@ -78,6 +78,7 @@ func TestHTTPKeyControlsValidation(t *testing.T) {
 		{"a host name", `"allowed_cidrs":["example.com"]`, "allowed_cidrs"},
 		{"an empty string", `"allowed_cidrs":[""]`, "allowed_cidrs"},
 		{"a zone", `"allowed_cidrs":["fe80::1%eth0"]`, "allowed_cidrs"},
+		{"an IPv4-mapped network shorter than /96", `"allowed_cidrs":["::ffff:10.0.0.0/8"]`, "allowed_cidrs"},
 		{"too many", `"allowed_cidrs":[` + many + `]`, "allowed_cidrs"},
 		{"credits a number", `"credits":100`, "credits"},
 		{"negative remaining", `"credits":{"remaining":-1}`, "credits"},
@@ -123,6 +124,10 @@ func TestParseCIDRs(t *testing.T) {
 		{[]string{"10.0.0.0/8/8"}, nil, false},
 		{[]string{"10.0.0.0/-1"}, nil, false},
 		{[]string{"::ffff:10.0.0.0/104"}, []string{"10.0.0.0/8"}, true},
+		{[]string{"::ffff:0.0.0.0/96"}, []string{"0.0.0.0/0"}, true},
+		{[]string{"::ffff:10.0.0.0/8"}, nil, false},
+		{[]string{"::ffff:10.0.0.0/95"}, nil, false},
+		{[]string{"::ffff:0.0.0.0/0"}, nil, false},
 		{[]string{"fe80::/10%eth0"}, nil, false},
 	}
 	for _, tc := range tests {

@@ -79,7 +79,8 @@ func (m *Memory) SpendCredit(ctx context.Context, keyID string, _ *gatehouse.Cre
 
 // NormalizeNetworks returns ps masked, IPv4-mapped ones as IPv4, without
 // duplicates, in the order given; nil for an empty list. It reports false
-// for an invalid prefix or one with a zone.
+// for an invalid prefix, one with a zone, or an IPv4-mapped one shorter
+// than /96 (::ffff:10.0.0.0/8 would be ::/8, which holds no IPv4 address).
 func NormalizeNetworks(ps []netip.Prefix) ([]netip.Prefix, bool) {
 	if len(ps) == 0 {
 		return nil, true
@@ -91,7 +92,10 @@ func NormalizeNetworks(ps []netip.Prefix) ([]netip.Prefix, bool) {
 		}
 		if a := p.Addr(); a.Zone() != "" {
 			return nil, false
-		} else if a.Is4In6() && p.Bits() >= 96 {
+		} else if a.Is4In6() {
+			if p.Bits() < 96 {
+				return nil, false
+			}
 			// An IPv4-mapped network is the IPv4 network: client
 			// addresses are unmapped before they are checked.
 			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
