@@ -338,6 +338,9 @@ func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req Create
 	if verr != nil {
 		maps.Copy(v.Fields, verr.Fields)
 	}
+	if req.Controls.Credits != nil && req.Controls.RemoveCredits {
+		v.Fields["credits"] = msgCreditsBoth
+	}
 	if len(v.Fields) > 0 {
 		return nil, v
 	}
@@ -355,8 +358,8 @@ func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req Create
 	if c := req.Controls; c.AllowedNetworks != nil {
 		params.AllowedNetworks = *c.AllowedNetworks
 	}
-	if c := req.Controls.Credits; c != nil && *c != (gatehouse.Credits{}) {
-		params.Credits = c
+	if c := req.Controls.Credits; c != nil {
+		params.Credits = c // Remaining 0: no use left
 	}
 	key, rec, err := apikey.Issue(ctx, m.keys, m.format, m.hasher, params)
 	if err != nil {
