@@ -33,14 +33,19 @@ type Controls struct {
 	// AllowedNetworks, when set, replaces the key's allowed networks; an
 	// empty list removes them.
 	AllowedNetworks *[]netip.Prefix
-	// Credits, when set, replaces the key's credits (their count starts
-	// again from Remaining); the zero Credits removes them.
+	// Credits, when set, replaces the key's credits: their count starts
+	// again from Remaining, and Remaining 0 (the zero Credits too) is a
+	// key with no use left until a refill.
 	Credits *gatehouse.Credits
+	// RemoveCredits removes the key's credits (unlimited uses). It goes
+	// without Credits.
+	RemoveCredits bool
 }
 
 const (
-	msgCIDRs   = "must be an array of at most 64 networks in CIDR notation, such as 10.0.0.0/8 or 2001:db8::/32, or single addresses"
-	msgCredits = `must be null or an object {"remaining": n, "refill": n, "interval": "day" or "month"} with whole numbers from 0; refill and interval go together`
+	msgCIDRs       = "must be an array of at most 64 networks in CIDR notation, such as 10.0.0.0/8 or 2001:db8::/32, or single addresses; an IPv4-mapped network (::ffff:10.0.0.0/104) needs /96 or longer"
+	msgCreditsBoth = "give credits or remove them, not both"
+	msgCredits     = `must be null or an object {"remaining": n, "refill": n, "interval": "day" or "month"} with whole numbers from 0; refill and interval go together`
 )
 
 // ParseCIDRs reads allowed networks as the API and the CLI take them: a
@@ -95,28 +100,36 @@ func parseCIDRsJSON(v *ValidationError, raw json.RawMessage) *[]netip.Prefix {
 	return &ps
 }
 
-// parseCreditsJSON reads the credits member: absent (nil), null (the zero
-// Credits: none), or a [CreditsJSON].
-func parseCreditsJSON(v *ValidationError, raw json.RawMessage) *gatehouse.Credits {
+// parseControlsJSON reads the allowed_cidrs and credits members of a body.
+func parseControlsJSON(v *ValidationError, cidrs, credits json.RawMessage) Controls {
+	c := Controls{AllowedNetworks: parseCIDRsJSON(v, cidrs)}
+	c.Credits, c.RemoveCredits = parseCreditsJSON(v, credits)
+	return c
+}
+
+// parseCreditsJSON reads the credits member: absent (nil: unchanged), null
+// (remove: none), or a [CreditsJSON] ({"remaining": 0} is no use left, not
+// none).
+func parseCreditsJSON(v *ValidationError, raw json.RawMessage) (c *gatehouse.Credits, remove bool) {
 	if len(raw) == 0 {
-		return nil
+		return nil, false
 	}
 	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		return &gatehouse.Credits{}
+		return nil, true
 	}
 	var cj CreditsJSON
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cj); err != nil || cj.RefillsAt != nil {
 		v.Fields["credits"] = msgCredits
-		return nil
+		return nil, false
 	}
-	c := gatehouse.Credits{Remaining: cj.Remaining, Refill: cj.Refill, Interval: gatehouse.CreditInterval(cj.Interval)}
+	c = &gatehouse.Credits{Remaining: cj.Remaining, Refill: cj.Refill, Interval: gatehouse.CreditInterval(cj.Interval)}
 	if c.Validate() != nil {
 		v.Fields["credits"] = msgCredits
-		return nil
+		return nil, false
 	}
-	return &c
+	return c, false
 }
 
 // creditsJSON is c for a response at now: the count as of now when a
@@ -145,15 +158,21 @@ func cidrStrings(ps []netip.Prefix) []string {
 // the key's owner must not raise. Credits given start counting at now.
 func (m *Manager) applyControls(a Actor, c Controls, u *store.KeyUpdate, now time.Time) error {
 	u.AllowedNetworks = c.AllowedNetworks
-	if c.Credits != nil {
-		if !m.isAdmin(a) {
-			return &forbidden{"Changing a key's credits needs the admin scope and an admin level"}
-		}
-		cr := *c.Credits
-		if cr != (gatehouse.Credits{}) {
-			cr.Since = now
-		}
-		u.Credits = &cr
+	if c.Credits == nil && !c.RemoveCredits {
+		return nil
 	}
+	if c.Credits != nil && c.RemoveCredits {
+		return &ValidationError{Fields: map[string]string{"credits": msgCreditsBoth}}
+	}
+	if !m.isAdmin(a) {
+		return &forbidden{"Changing a key's credits needs the admin scope and an admin level"}
+	}
+	if c.RemoveCredits {
+		u.Credits = &gatehouse.Credits{} // the store's "remove"
+		return nil
+	}
+	cr := *c.Credits
+	cr.Since = now // never zero: Remaining 0 is not "remove" for the store
+	u.Credits = &cr
 	return nil
 }

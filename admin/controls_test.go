@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/admin"
 	"github.com/gatehouse-go/gatehouse/middleware"
 )
@@ -78,6 +79,7 @@ func TestHTTPKeyControlsValidation(t *testing.T) {
 		{"a host name", `"allowed_cidrs":["example.com"]`, "allowed_cidrs"},
 		{"an empty string", `"allowed_cidrs":[""]`, "allowed_cidrs"},
 		{"a zone", `"allowed_cidrs":["fe80::1%eth0"]`, "allowed_cidrs"},
+		{"an IPv4-mapped network shorter than /96", `"allowed_cidrs":["::ffff:10.0.0.0/8"]`, "allowed_cidrs"},
 		{"too many", `"allowed_cidrs":[` + many + `]`, "allowed_cidrs"},
 		{"credits a number", `"credits":100`, "credits"},
 		{"negative remaining", `"credits":{"remaining":-1}`, "credits"},
@@ -123,6 +125,10 @@ func TestParseCIDRs(t *testing.T) {
 		{[]string{"10.0.0.0/8/8"}, nil, false},
 		{[]string{"10.0.0.0/-1"}, nil, false},
 		{[]string{"::ffff:10.0.0.0/104"}, []string{"10.0.0.0/8"}, true},
+		{[]string{"::ffff:0.0.0.0/96"}, []string{"0.0.0.0/0"}, true},
+		{[]string{"::ffff:10.0.0.0/8"}, nil, false},
+		{[]string{"::ffff:10.0.0.0/95"}, nil, false},
+		{[]string{"::ffff:0.0.0.0/0"}, nil, false},
 		{[]string{"fe80::/10%eth0"}, nil, false},
 	}
 	for _, tc := range tests {
@@ -137,6 +143,94 @@ func TestParseCIDRs(t *testing.T) {
 				got = append(got, p.String())
 			}
 			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestHTTPCreditsZeroIsNotNull: {"remaining": 0} is a key with no use
+// left, on create and on update; only null removes the credits, and an
+// absent member leaves them as they are.
+func TestHTTPCreditsZeroIsNotNull(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	spent := func(t *testing.T, id string) error {
+		t.Helper()
+		_, err := e.mem.SpendCredit(t.Context(), id, nil, e.clock.Now())
+		return err
+	}
+	created := requireStatus(t, e.do(t, http.MethodPost, apiPath, e.boot[olga], `{"name":"cut off","scopes":["read"],"credits":{"remaining":0}}`), http.StatusCreated)
+	rec := created["api_key"].(map[string]any)
+	assert.Equal(t, map[string]any{"remaining": 0.0}, rec["credits"], "create")
+	id := rec["id"].(string)
+	assert.ErrorIs(t, spent(t, id), gatehouse.ErrCreditsExhausted)
+
+	other := requireStatus(t, e.do(t, http.MethodPost, apiPath, e.boot[olga], `{"name":"metered","scopes":["read"],"credits":{"remaining":5}}`), http.StatusCreated)
+	otherID := other["api_key"].(map[string]any)["id"].(string)
+	tests := []struct {
+		name string
+		body string
+		want any // the credits member of the answer
+		err  error
+	}{
+		{"absent leaves them", `{"name":"metered"}`, map[string]any{"remaining": 5.0}, nil},
+		{"zero cuts the key off", `{"credits":{"remaining":0}}`, map[string]any{"remaining": 0.0}, gatehouse.ErrCreditsExhausted},
+		{"zero with a refill", `{"credits":{"remaining":0,"refill":10,"interval":"day"}}`,
+			map[string]any{"remaining": 0.0, "refill": 10.0, "interval": "day", "refills_at": "2026-03-02T00:00:00Z"}, gatehouse.ErrCreditsExhausted},
+		{"null removes them", `{"credits":null}`, nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			up := requireStatus(t, e.do(t, http.MethodPatch, apiPath+"/"+otherID, e.boot[olga], tc.body), http.StatusOK)
+			assert.Equal(t, tc.want, up["credits"])
+			if tc.err != nil {
+				assert.ErrorIs(t, spent(t, otherID), tc.err)
+			}
+		})
+	}
+	k, err := e.mem.KeyByID(t.Context(), otherID)
+	require.NoError(t, err)
+	assert.Nil(t, k.Credits)
+}
+
+// TestManagerCreditsZero: for a Go caller too, the zero Credits is no use
+// left; RemoveCredits removes them; both at once is refused.
+func TestManagerCreditsZero(t *testing.T) {
+	e := newEnv(t, envConfig{})
+	p := e.principal(t, e.boot[olga])
+	c, err := e.mgr.Create(t.Context(), p, admin.CreateRequest{Name: "k", Scopes: []string{"read"},
+		Controls: admin.Controls{Credits: &gatehouse.Credits{}}})
+	require.NoError(t, err)
+	require.NotNil(t, c.Record.Credits)
+	assert.Equal(t, int64(0), c.Record.Credits.Remaining)
+	_, err = e.mgr.Create(t.Context(), p, admin.CreateRequest{Name: "k", Scopes: []string{"read"},
+		Controls: admin.Controls{Credits: &gatehouse.Credits{}, RemoveCredits: true}})
+	var v *admin.ValidationError
+	require.ErrorAs(t, err, &v)
+	assert.Contains(t, v.Fields, "credits")
+
+	tests := []struct {
+		name string
+		ctl  admin.Controls
+		want *int64 // nil: no credits
+		bad  bool
+	}{
+		{"both", admin.Controls{Credits: &gatehouse.Credits{Remaining: 3}, RemoveCredits: true}, nil, true},
+		{"zero credits", admin.Controls{Credits: &gatehouse.Credits{}}, new(int64(0)), false},
+		{"remove", admin.Controls{RemoveCredits: true}, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := e.mgr.Update(t.Context(), p, c.Record.ID, admin.UpdateRequest{Controls: tc.ctl})
+			if tc.bad {
+				require.ErrorAs(t, err, &v)
+				return
+			}
+			require.NoError(t, err)
+			if tc.want == nil {
+				assert.Nil(t, k.Credits)
+				return
+			}
+			require.NotNil(t, k.Credits)
+			assert.Equal(t, *tc.want, k.Credits.Remaining)
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-go/gatehouse/admin"
@@ -89,13 +90,21 @@ func FuzzManagementBodies(f *testing.F) {
 // IPv4-mapped form, without duplicates, and reads back as itself.
 func FuzzParseCIDRs(f *testing.F) {
 	for _, s := range []string{"10.0.0.0/8", "192.0.2.7", "2001:db8::/32", "::ffff:10.0.0.0/104", "10.1.2.3/8",
-		"fe80::1%eth0", "0.0.0.0/0", "::/0", "10.0.0.0/33", " 10.0.0.1 ", "1.2.3.4/-0", ""} {
+		"fe80::1%eth0", "0.0.0.0/0", "::/0", "10.0.0.0/33", " 10.0.0.1 ", "1.2.3.4/-0", "",
+		"::ffff:10.0.0.0/8", "::ffff:0.0.0.0/96", "::ffff:0:0/95"} {
 		f.Add(s, "10.0.0.0/8")
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
 		ps, ok := admin.ParseCIDRs([]string{a, b})
 		if !ok {
 			return
+		}
+		for _, s := range []string{a, b} {
+			// An IPv4-mapped network shorter than /96 holds no IPv4
+			// address once masked (::ffff:10.0.0.0/8 is ::/8): refused.
+			if p, err := netip.ParsePrefix(strings.TrimSpace(s)); err == nil && p.Addr().Is4In6() && p.Bits() < 96 {
+				t.Fatalf("ParseCIDRs accepted %q as %v", s, ps)
+			}
 		}
 		seen := map[netip.Prefix]bool{}
 		for _, p := range ps {

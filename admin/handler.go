@@ -139,7 +139,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) {
 	if len(b.Metadata) > 32 {
 		v.Fields["metadata"] = "at most 32 entries"
 	}
-	ctl := Controls{AllowedNetworks: parseCIDRsJSON(v, b.AllowedCIDRs), Credits: parseCreditsJSON(v, b.Credits)}
+	ctl := parseControlsJSON(v, b.AllowedCIDRs, b.Credits)
 	if len(v.Fields) > 0 {
 		h.fail(w, r, v)
 		return
@@ -231,7 +231,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 	}
 	v := &ValidationError{Fields: map[string]string{}}
 	exp := expiryOf(v, b.ExpiresAt, b.ExpiresInDays)
-	ctl := Controls{AllowedNetworks: parseCIDRsJSON(v, b.AllowedCIDRs), Credits: parseCreditsJSON(v, b.Credits)}
+	ctl := parseControlsJSON(v, b.AllowedCIDRs, b.Credits)
 	if len(v.Fields) > 0 {
 		h.fail(w, r, v)
 		return

@@ -92,6 +92,9 @@ func (c *countingKeys) DeleteKey(ctx context.Context, id string) error {
 	return c.KeyStore.DeleteKey(ctx, id)
 }
 
+// Unwrap lets the manager find the memory store's CreditTaker.
+func (c *countingKeys) Unwrap() store.KeyStore { return c.KeyStore }
+
 func (c *countingKeys) writes() int64 {
 	return c.creates.Load() + c.updates.Load() + c.revokes.Load() + c.deletes.Load()
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/apikey"
+	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/scopes"
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -96,6 +97,7 @@ type Manager struct {
 	orgs     store.OrgStore
 	pw       PasswordHasher
 	sessions UserSessions
+	taker    store.CreditTaker // nil: rotations move the count the record holds
 }
 
 // NewManager returns a manager of the keys in keys (pass the
@@ -142,7 +144,24 @@ func NewManager(keys store.KeyStore, users store.UserStore, f apikey.Format, cfg
 	if m.now == nil {
 		m.now = time.Now
 	}
+	m.taker = creditTaker(keys)
 	return m, nil
+}
+
+// creditTaker returns the first [store.CreditTaker] among s and the
+// stores it wraps (Unwrap, as store.KeyCache has), or nil.
+func creditTaker(s store.KeyStore) store.CreditTaker {
+	for s != nil {
+		if t, ok := s.(store.CreditTaker); ok {
+			return t
+		}
+		u, ok := s.(interface{ Unwrap() store.KeyStore })
+		if !ok {
+			return nil
+		}
+		s = u.Unwrap()
+	}
+	return nil
 }
 
 // Policy returns the manager's default expiry policy: Config.Policy, the
@@ -338,6 +357,9 @@ func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req Create
 	if verr != nil {
 		maps.Copy(v.Fields, verr.Fields)
 	}
+	if req.Controls.Credits != nil && req.Controls.RemoveCredits {
+		v.Fields["credits"] = msgCreditsBoth
+	}
 	if len(v.Fields) > 0 {
 		return nil, v
 	}
@@ -355,8 +377,8 @@ func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req Create
 	if c := req.Controls; c.AllowedNetworks != nil {
 		params.AllowedNetworks = *c.AllowedNetworks
 	}
-	if c := req.Controls.Credits; c != nil && *c != (gatehouse.Credits{}) {
-		params.Credits = c
+	if c := req.Controls.Credits; c != nil {
+		params.Credits = c // Remaining 0: no use left
 	}
 	key, rec, err := apikey.Issue(ctx, m.keys, m.format, m.hasher, params)
 	if err != nil {
@@ -530,10 +552,20 @@ type Rotated struct {
 }
 
 // Rotate creates a new key with the old one's name, description, scopes or
-// role, owner, tenant and metadata, and a lifetime as long as the old
-// one's (within the policy of the key's organization, see
+// role, owner, tenant, metadata and allowed networks, and a lifetime as
+// long as the old one's (within the policy of the key's organization, see
 // [Manager.PolicyFor]). The old key is revoked at once, or, with a grace
 // period, expires when it ends, so that both work meanwhile.
+//
+// Credits move: the new key gets what is left of the old key's (and its
+// refill), and the old key keeps none, without refill, for its grace
+// period (its requests are refused as credits_exhausted), so that no
+// rotation, of the old key again or of the new one, adds uses. What is
+// left is taken atomically when the key store, or a store it wraps
+// (Unwrap), is a [store.CreditTaker] (the memory and SQL stores, and
+// store.LiveCredits for counts in Redis); otherwise it is the count the
+// loaded record holds, exact when nothing spends the key meanwhile. If
+// the new key cannot be stored, the credits go back to the old key.
 func (m *Manager) Rotate(ctx context.Context, p *gatehouse.Principal, id string, grace time.Duration) (*Rotated, error) {
 	a, k, err := m.load(ctx, p, id)
 	if err != nil {
@@ -586,12 +618,17 @@ func (m *Manager) RotateKey(ctx context.Context, k *store.Key, grace time.Durati
 	if verr != nil {
 		return nil, verr
 	}
+	moved, err := m.takeCredits(ctx, k, now)
+	if err != nil {
+		return nil, storeError(err)
+	}
 	key, rec, err := apikey.Issue(ctx, m.keys, m.format, m.hasher, apikey.Params{
 		Name: k.Name, Description: k.Description, OwnerID: k.OwnerID, TenantID: k.TenantID,
 		Scopes: k.Scopes, Role: k.Role, ExpiresAt: exp, CreatedBy: by, Metadata: k.Metadata, Now: now,
-		AllowedNetworks: k.AllowedNetworks, Credits: k.Credits,
+		AllowedNetworks: k.AllowedNetworks, Credits: moved,
 	})
 	if err != nil {
+		m.giveBackCredits(ctx, k.ID, moved)
 		return nil, gatehouse.Unavailable(err)
 	}
 	var old *store.Key
@@ -602,13 +639,56 @@ func (m *Manager) RotateKey(ctx context.Context, k *store.Key, grace time.Durati
 		if !k.ExpiresAt.IsZero() && k.ExpiresAt.Before(end) {
 			end = k.ExpiresAt
 		}
-		old, err = m.keys.UpdateKey(ctx, k.ID, store.KeyUpdate{ExpiresAt: &end})
+		u := store.KeyUpdate{ExpiresAt: &end}
+		if k.Credits != nil {
+			// None left and no refill: the uses are on the new key. (A
+			// taker that keeps the count in the record has set this
+			// already; a count in Redis starts again from it.)
+			u.Credits = &gatehouse.Credits{Since: now}
+		}
+		old, err = m.keys.UpdateKey(ctx, k.ID, u)
 	}
 	if err != nil {
 		return nil, storeError(err)
 	}
 	m.audit(ctx, "gatehouse.key.rotated", Actor{ID: by}, rec, slog.String("old_key_id", k.ID), slog.Duration("grace", grace))
 	return &Rotated{Key: key, Record: rec, Old: old}, nil
+}
+
+// takeCredits takes what is left of k's credits at now and returns them as
+// the new key's: that count, k's refill, counted from now; nil when k has
+// none.
+func (m *Manager) takeCredits(ctx context.Context, k *store.Key, now time.Time) (*gatehouse.Credits, error) {
+	if k.Credits == nil {
+		return nil, nil
+	}
+	left := k.Credits.At(now)
+	if m.taker != nil {
+		var err error
+		if left, err = m.taker.TakeCredits(ctx, k.ID, k.Credits, now); err != nil {
+			return nil, err
+		}
+	}
+	if left < 0 {
+		return nil, nil // removed meanwhile
+	}
+	return &gatehouse.Credits{Remaining: left, Refill: k.Credits.Refill, Interval: k.Credits.Interval, Since: now}, nil
+}
+
+// giveBackCredits sets the credits taken for a rotation that failed back
+// on the old key, even when the request was abandoned meanwhile: it
+// undoes the take. A failure is logged; the old key is then left with
+// none (fail closed) until an admin sets its credits again.
+func (m *Manager) giveBackCredits(ctx context.Context, id string, c *gatehouse.Credits) {
+	if c == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), middleware.DefaultStoreTimeout)
+	defer cancel()
+	if _, err := m.keys.UpdateKey(ctx, id, store.KeyUpdate{Credits: c}); err != nil {
+		m.log.LogAttrs(ctx, slog.LevelError, "gatehouse.key.credits_not_restored", slog.String("key_id", id),
+			slog.Int64("remaining", c.Remaining), slog.String("error", err.Error()))
+	}
 }
 
 func storeError(err error) error {

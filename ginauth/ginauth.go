@@ -43,7 +43,7 @@ func Optional(m *middleware.Middleware) gin.HandlerFunc {
 
 func authenticate(m *middleware.Middleware, optional bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		r, err := m.Authenticate(c.Request, optional)
+		r, err := m.Authenticate(c.Writer, c.Request, optional)
 		if err != nil {
 			m.Error(c.Writer, c.Request, err)
 			c.Abort()

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/apikey"
 	"github.com/gatehouse-go/gatehouse/ginauth"
 	"github.com/gatehouse-go/gatehouse/middleware"
@@ -160,4 +161,49 @@ func flipLast(key string) string {
 		c = 'y'
 	}
 	return key[:len(key)-1] + string(c)
+}
+
+// TestGinCredits: a key's credits are spent through gin as through
+// net/http, and the response tells the client what is left.
+func TestGinCredits(t *testing.T) {
+	mem := store.NewMemory()
+	format := apikey.MustFormat("gin_test.")
+	auth, err := apikey.NewAuthenticator(format, mem, apikey.Config{})
+	require.NoError(t, err)
+	m, err := middleware.New(middleware.Config{Realm: "gin", Credits: mem}, auth)
+	require.NoError(t, err)
+	key, _, err := apikey.Issue(t.Context(), mem, format, nil, apikey.Params{Name: "metered", OwnerID: "u", Scopes: []string{"read"},
+		Credits: &gatehouse.Credits{Remaining: 2}})
+	require.NoError(t, err)
+	plain, _, err := apikey.Issue(t.Context(), mem, format, nil, apikey.Params{Name: "plain", OwnerID: "u", Scopes: []string{"read"}})
+	require.NoError(t, err)
+	r := gin.New()
+	r.GET("/api/projects", ginauth.Authenticate(m), ginauth.MustRequireScopes(m, "read"), func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	r.GET("/public", ginauth.Optional(m), func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+
+	tests := []struct {
+		name, path, key string
+		want            int
+		left            string // X-Gatehouse-Credits-Remaining; "" absent
+	}{
+		{"first use", "/api/projects", key, http.StatusOK, "1"},
+		{"optional route", "/public", key, http.StatusOK, "0"},
+		{"none left", "/api/projects", key, http.StatusTooManyRequests, "0"},
+		{"no credits", "/api/projects", plain, http.StatusOK, ""},
+		{"anonymous on the optional route", "/public", "", http.StatusOK, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+			if tc.key != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.key)
+			}
+			rec := httptest.NewRecorder()
+			r.ServeHTTP(rec, req)
+			assert.Equal(t, tc.want, rec.Code, rec.Body.String())
+			_, present := rec.Header()[middleware.HeaderCreditsRemaining]
+			assert.Equal(t, tc.left != "", present)
+			assert.Equal(t, tc.left, rec.Header().Get(middleware.HeaderCreditsRemaining))
+		})
+	}
 }

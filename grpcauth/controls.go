@@ -42,7 +42,8 @@ func (i *Interceptor) checkNetwork(ctx context.Context, p *gatehouse.Principal) 
 		KeyID: p.KeyID, TenantID: p.TenantID}
 }
 
-// spend spends one use of p's credits, when it has any.
+// spend spends one use of p's credits, when it has any, within
+// Config.CreditsTimeout.
 func (i *Interceptor) spend(ctx context.Context, p *gatehouse.Principal) error {
 	if p == nil || p.Credits == nil {
 		return nil
@@ -50,6 +51,8 @@ func (i *Interceptor) spend(ctx context.Context, p *gatehouse.Principal) error {
 	if i.credits == nil {
 		return errNoSpender
 	}
+	ctx, cancel := context.WithTimeout(ctx, i.creditsLimit)
+	defer cancel()
 	_, err := i.credits.SpendCredit(ctx, p.KeyID, p.Credits, i.now())
 	if err == nil {
 		return nil

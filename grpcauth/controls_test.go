@@ -2,6 +2,7 @@ package grpcauth_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/apikey"
 	"github.com/gatehouse-go/gatehouse/grpcauth"
+	"github.com/gatehouse-go/gatehouse/middleware"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
@@ -80,4 +82,62 @@ func TestKeyControls(t *testing.T) {
 		code, _ := unaryCall(t, plain, methodWhoami, "10.1.2.3:5000", key)
 		assert.Equal(t, codes.Unavailable, code)
 	})
+}
+
+// hungSpender blocks until the context of a spend ends, as a spender on a
+// hung database does, and records how long the spend was given. A context
+// without a deadline is answered at once with a use left, so that an
+// unbounded spend fails the test instead of hanging it; wait false answers
+// every spend at once, with an error.
+type hungSpender struct {
+	wait  bool
+	given chan time.Duration // -1: no deadline
+}
+
+func (h hungSpender) SpendCredit(ctx context.Context, _ string, _ *gatehouse.Credits, _ time.Time) (int64, error) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		h.given <- -1
+		return 1, nil
+	}
+	h.given <- time.Until(d)
+	if !h.wait {
+		return 0, errors.New("database down")
+	}
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// TestCreditsTimeout: a spend is bounded by Config.CreditsTimeout
+// (default middleware.DefaultStoreTimeout) even when the call has no
+// deadline: a hung spender makes the call Unavailable, never a hang.
+func TestCreditsTimeout(t *testing.T) {
+	mem := store.NewMemory()
+	auth, err := apikey.NewAuthenticator(testFormat, mem, apikey.Config{})
+	require.NoError(t, err)
+	key, _, err := apikey.Issue(t.Context(), mem, testFormat, nil, apikey.Params{Name: "k", Scopes: []string{"projects:read"},
+		Credits: &gatehouse.Credits{Remaining: 5}})
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		wait    bool // the spender hangs (else it fails at once: the default bound is not waited for)
+		max     time.Duration
+	}{
+		{"hung, bounded by CreditsTimeout", 20 * time.Millisecond, true, 20 * time.Millisecond},
+		{"default bound", 0, false, middleware.DefaultStoreTimeout},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spender := hungSpender{wait: tc.wait, given: make(chan time.Duration, 1)}
+			i, err := grpcauth.New(grpcauth.Config{Scopes: testScopes(), Credits: spender, CreditsTimeout: tc.timeout}, auth)
+			require.NoError(t, err)
+			code, msg := unaryCall(t, i, methodList, "10.1.2.3:5000", key) // no deadline of its own
+			assert.Equal(t, codes.Unavailable, code)
+			assert.NotContains(t, msg, "deadline")
+			d := <-spender.given
+			assert.Greater(t, d, time.Duration(0), "the spend has a deadline")
+			assert.LessOrEqual(t, d, tc.max)
+		})
+	}
 }

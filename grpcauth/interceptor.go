@@ -73,6 +73,11 @@ type Config struct {
 	// A credential with none left is ResourceExhausted. Default none: a
 	// call with such a credential is refused as Unavailable (fail closed).
 	Credits store.CreditSpender
+	// CreditsTimeout bounds one call to Credits, whatever the call's own
+	// deadline (a call without one would otherwise wait on a hung
+	// backend): a spend that takes longer refuses the call as
+	// Unavailable. Default [middleware.DefaultStoreTimeout].
+	CreditsTimeout time.Duration
 	// Now is the clock credits are spent on. Default time.Now.
 	Now func() time.Time
 }
@@ -104,6 +109,7 @@ type Interceptor struct {
 	onError      func(context.Context, string, error) error
 	clientAddr   func(context.Context) (netip.Addr, bool)
 	credits      store.CreditSpender
+	creditsLimit time.Duration
 	now          func() time.Time
 }
 
@@ -141,10 +147,14 @@ func New(cfg Config, auths ...gatehouse.Authenticator) (*Interceptor, error) {
 		onError:      cfg.ErrorHandler,
 		clientAddr:   cfg.ClientAddr,
 		credits:      cfg.Credits,
+		creditsLimit: cfg.CreditsTimeout,
 		now:          cfg.Now,
 	}
 	if i.clientAddr == nil {
 		i.clientAddr = peerAddr
+	}
+	if i.creditsLimit <= 0 {
+		i.creditsLimit = middleware.DefaultStoreTimeout
 	}
 	if i.now == nil {
 		i.now = time.Now

@@ -3,6 +3,7 @@ package middleware
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/scopes"
@@ -16,15 +17,20 @@ import (
 // unsupported scheme is not "without any credential": it is refused). It
 // spends a use of the credential's credits ([Middleware.SpendCredit]) before
 // it returns, so that an adapter cannot forget to: before the adapter's own
-// scope checks, unlike Handler. On an error the caller refuses the request
-// with [Middleware.Error] and stops.
-func (m *Middleware) Authenticate(r *http.Request, optional bool) (*http.Request, error) {
+// scope checks, unlike Handler; and it sets [HeaderCreditsRemaining] on w,
+// as Handler does. On an error the caller refuses the request with
+// [Middleware.Error] and stops.
+func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request, optional bool) (*http.Request, error) {
 	r2, p, err := m.authenticateRequest(r, optional)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := m.SpendCredit(r2, p); err != nil {
+	left, err := m.SpendCredit(r2, p)
+	if err != nil {
 		return nil, err
+	}
+	if left >= 0 {
+		w.Header().Set(HeaderCreditsRemaining, strconv.FormatInt(left, 10))
 	}
 	return r2, nil
 }

@@ -252,7 +252,7 @@ func TestCreditsFailClosed(t *testing.T) {
 }
 
 // TestAuthenticateSpends: the adapters' Authenticate spends too, so that
-// an adapter cannot forget to.
+// an adapter cannot forget to, and sets the remaining count.
 func TestAuthenticateSpends(t *testing.T) {
 	f := newFixture(t)
 	mw, err := middleware.New(middleware.Config{Credits: f.mem, Now: f.clock.Now}, f.keys)
@@ -260,8 +260,10 @@ func TestAuthenticateSpends(t *testing.T) {
 	key, _ := f.issue(t, apikey.Params{Credits: &gatehouse.Credits{Remaining: 1}})
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	bearer(key)(r)
-	_, err = mw.Authenticate(r, false)
+	w := httptest.NewRecorder()
+	_, err = mw.Authenticate(w, r, false)
 	require.NoError(t, err)
-	_, err = mw.Authenticate(r, false)
+	assert.Equal(t, "0", w.Header().Get(middleware.HeaderCreditsRemaining), "as Handler tells the client")
+	_, err = mw.Authenticate(httptest.NewRecorder(), r, false)
 	assert.ErrorIs(t, err, gatehouse.ErrCreditsExhausted)
 }

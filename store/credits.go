@@ -23,6 +23,24 @@ type CreditSpender interface {
 	SpendCredit(ctx context.Context, keyID string, c *gatehouse.Credits, now time.Time) (remaining int64, err error)
 }
 
+// CreditTaker takes what is left of a key's credits in one atomic step,
+// so that a rotation moves them to the new key instead of copying them
+// (admin.Manager.RotateKey). The memory and SQL stores, redisrate.Credits
+// and [LiveCredits] implement it. Implementations are safe for concurrent
+// use.
+type CreditTaker interface {
+	// TakeCredits returns the uses key keyID, whose record holds c, has
+	// left at now (after the refill due by then) and leaves it none: a
+	// use spent meanwhile, by any process, is either counted in the
+	// result or refused. A store that keeps the count in the record sets
+	// the record's credits to {Remaining: 0, Since: now}, without refill;
+	// a counter kept away from the records (Redis) sets its count to 0,
+	// and the caller stores those credits in the record. It returns -1
+	// and no error for a key without credits, and [ErrNotFound] for a key
+	// that does not exist (where the implementation knows).
+	TakeCredits(ctx context.Context, keyID string, c *gatehouse.Credits, now time.Time) (int64, error)
+}
+
 // Exhausted returns the refusal of key k, whose credits c are spent, at
 // now: when they are refilled, and how long until then.
 func Exhausted(k *Key, c *gatehouse.Credits, now time.Time) *gatehouse.CreditsError {
@@ -77,9 +95,32 @@ func (m *Memory) SpendCredit(ctx context.Context, keyID string, _ *gatehouse.Cre
 	return k.Credits.Remaining, nil
 }
 
+var _ CreditTaker = (*Memory)(nil)
+
+// TakeCredits implements [CreditTaker] on the record the memory store
+// holds; c is not used.
+func (m *Memory) TakeCredits(ctx context.Context, keyID string, _ *gatehouse.Credits, now time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k, ok := m.keys[keyID]
+	if !ok {
+		return 0, ErrNotFound
+	}
+	if k.Credits == nil {
+		return -1, nil
+	}
+	left := k.Credits.At(now)
+	k.Credits = &gatehouse.Credits{Since: now} // private to the store, as in SpendCredit
+	return left, nil
+}
+
 // NormalizeNetworks returns ps masked, IPv4-mapped ones as IPv4, without
 // duplicates, in the order given; nil for an empty list. It reports false
-// for an invalid prefix or one with a zone.
+// for an invalid prefix, one with a zone, or an IPv4-mapped one shorter
+// than /96 (::ffff:10.0.0.0/8 would be ::/8, which holds no IPv4 address).
 func NormalizeNetworks(ps []netip.Prefix) ([]netip.Prefix, bool) {
 	if len(ps) == 0 {
 		return nil, true
@@ -91,7 +132,10 @@ func NormalizeNetworks(ps []netip.Prefix) ([]netip.Prefix, bool) {
 		}
 		if a := p.Addr(); a.Zone() != "" {
 			return nil, false
-		} else if a.Is4In6() && p.Bits() >= 96 {
+		} else if a.Is4In6() {
+			if p.Bits() < 96 {
+				return nil, false
+			}
 			// An IPv4-mapped network is the IPv4 network: client
 			// addresses are unmapped before they are checked.
 			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)

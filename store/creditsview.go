@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse"
@@ -17,10 +18,11 @@ type CreditCounter interface {
 // LiveCredits is a [KeyStore] whose reads by ID and listings show each
 // key's live count of credits, asked of a [CreditCounter], as of now
 // (Credits.Remaining is the count, Credits.Since is now), so that the
-// management API and a rotation (which copies a key's credits) see what
-// is left rather than the grant the record keeps. Lookups by digest (the
-// request path) and writes go to the wrapped store unchanged. A counter
-// that fails fails the read. It is safe for concurrent use.
+// management API sees what is left rather than the grant the record keeps;
+// it is a [CreditTaker] too, so that a rotation moves what is left.
+// Lookups by digest (the request path) and writes go to the wrapped store
+// unchanged. A counter that fails fails the read. It is safe for
+// concurrent use.
 type LiveCredits struct {
 	KeyStore
 	counter CreditCounter
@@ -59,6 +61,30 @@ func (l *LiveCredits) ListKeys(ctx context.Context, f KeyFilter) ([]*Key, string
 		}
 	}
 	return keys, next, nil
+}
+
+var _ CreditTaker = (*LiveCredits)(nil)
+
+var errNoTaker = errors.New("store: the credit counter of LiveCredits cannot take credits (no TakeCredits)")
+
+// TakeCredits implements [CreditTaker] with the counter, which must
+// implement it too (redisrate.Credits does): it reads the key's record
+// from the wrapped store, for the allowance the count belongs to (c, a
+// live view, is not used), and takes that count. Like the counter's, it
+// does not change the record: the caller stores credits with no use left.
+func (l *LiveCredits) TakeCredits(ctx context.Context, keyID string, _ *gatehouse.Credits, now time.Time) (int64, error) {
+	t, ok := l.counter.(CreditTaker)
+	if !ok {
+		return 0, errNoTaker
+	}
+	k, err := l.KeyStore.KeyByID(ctx, keyID)
+	if err != nil {
+		return 0, err
+	}
+	if k.Credits == nil {
+		return -1, nil
+	}
+	return t.TakeCredits(ctx, keyID, k.Credits, now)
 }
 
 // live replaces k's credits (k is the caller's copy) by the live count.

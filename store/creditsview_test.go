@@ -57,3 +57,42 @@ func TestLiveCredits(t *testing.T) {
 	_, err = down.KeyByID(ctx, "key_b")
 	assert.NoError(t, err, "a key without credits needs no counter")
 }
+
+// takingCounter records the credits it is asked to take, and answers n.
+type takingCounter struct {
+	fixedCounter
+	asked *gatehouse.Credits
+}
+
+func (c *takingCounter) TakeCredits(_ context.Context, _ string, cr *gatehouse.Credits, _ time.Time) (int64, error) {
+	c.asked = cr
+	return c.n, c.err
+}
+
+// TestLiveCreditsTake: a take asks the counter with the record's
+// allowance (whose count it is), not the live view; without a counter
+// that takes, it fails.
+func TestLiveCreditsTake(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	mem := store.NewMemory()
+	grant := gatehouse.Credits{Remaining: 100, Refill: 100, Interval: gatehouse.CreditsDaily, Since: now.Add(-time.Hour)}
+	require.NoError(t, mem.CreateKey(ctx, &store.Key{ID: "key_a", Digest: store.Digest{1}, CreatedAt: now, Credits: &grant}))
+	require.NoError(t, mem.CreateKey(ctx, &store.Key{ID: "key_b", Digest: store.Digest{2}, CreatedAt: now}))
+
+	counter := &takingCounter{fixedCounter: fixedCounter{n: 7}}
+	l := store.NewLiveCredits(mem, counter, func() time.Time { return now })
+	left, err := l.TakeCredits(ctx, "key_a", &gatehouse.Credits{Remaining: 7, Since: now}, now)
+	require.NoError(t, err)
+	assert.Equal(t, int64(7), left)
+	require.NotNil(t, counter.asked)
+	assert.Equal(t, grant, *counter.asked, "the record's allowance")
+	left, err = l.TakeCredits(ctx, "key_b", nil, now)
+	require.NoError(t, err)
+	assert.Equal(t, int64(-1), left)
+	_, err = l.TakeCredits(ctx, "key_missing", nil, now)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+
+	_, err = store.NewLiveCredits(mem, fixedCounter{n: 7}, nil).TakeCredits(ctx, "key_a", nil, now)
+	assert.Error(t, err, "a counter that cannot take")
+}

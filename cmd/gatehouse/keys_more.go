@@ -25,13 +25,20 @@ func notFound(err error, id string) error {
 }
 
 func keysGet(ctx context.Context, args []string, e env) error {
-	fs, d := newDBFlags(e, "keys get", "keys get [flags] ID")
+	fs, d := newDBFlags(e, "keys get", "keys get [--redis ADDR] [flags] ID")
+	var cf creditFlags
+	cf.register(fs, false)
 	a, id, err := oneKey(ctx, fs, d, args, e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	k, err := a.db.KeyByID(ctx, id)
+	keys, closeRedis, err := cf.keyStore(ctx, a, e)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	k, err := keys.KeyByID(ctx, id)
 	if err != nil {
 		return notFound(err, id)
 	}
@@ -104,19 +111,31 @@ func keysUpdate(ctx context.Context, args []string, e env) error {
 }
 
 func keysRotate(ctx context.Context, args []string, e env) error {
-	fs, d := newDBFlags(e, "keys rotate", "keys rotate [--grace 24h] ID")
+	fs, d := newDBFlags(e, "keys rotate", "keys rotate [--grace 24h] [--redis ADDR | --credits-in-database] ID")
 	d.registerPrefix(fs)
 	grace := fs.Duration("grace", 0, "keep the old key working this long (default: revoke it now)")
+	var cf creditFlags
+	cf.register(fs, true)
 	a, id, err := oneKey(ctx, fs, d, args, e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	k, err := a.db.KeyByID(ctx, id)
+	keys, closeRedis, err := cf.keyStore(ctx, a, e)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	k, err := keys.KeyByID(ctx, id)
 	if err != nil {
 		return notFound(err, id)
 	}
-	m, err := a.manager(nil, nil)
+	if k.Credits != nil && !cf.known(e) {
+		return errCreditsWhere(id)
+	}
+	// The credits move to the new key: taken from the database's row, or
+	// from Redis through keys.
+	m, err := a.manager(keys, nil)
 	if err != nil {
 		return err
 	}
@@ -133,7 +152,10 @@ func keysRotate(ctx context.Context, args []string, e env) error {
 	if *grace > 0 {
 		old = "expires " + formatTime(res.Old.ExpiresAt, "never")
 	}
-	fmt.Fprintf(e.stderr, "created key %s to replace %s (%s); the old key %s\nthe new key is shown once: store it now\n",
-		res.Record.ID, k.ID, k.Name, old)
+	fmt.Fprintf(e.stderr, "created key %s to replace %s (%s); the old key %s\n", res.Record.ID, k.ID, k.Name, old)
+	if c := res.Record.Credits; c != nil {
+		fmt.Fprintf(e.stderr, "%d uses moved to the new key; the old key has none left\n", c.Remaining)
+	}
+	fmt.Fprintln(e.stderr, "the new key is shown once: store it now")
 	return nil
 }

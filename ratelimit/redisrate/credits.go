@@ -52,6 +52,7 @@ type Credits struct {
 var (
 	_ store.CreditSpender = (*Credits)(nil)
 	_ store.CreditCounter = (*Credits)(nil)
+	_ store.CreditTaker   = (*Credits)(nil)
 )
 
 // NewCredits returns a spender that keeps counts in Redis through client,
@@ -73,23 +74,35 @@ func NewCredits(client redis.Scripter, cfg CreditsConfig) (*Credits, error) {
 	return c, nil
 }
 
+// The modes of spendScript.
+const (
+	modeSpend = "0"
+	modePeek  = "1"
+	modeTake  = "2"
+)
+
 // spendScript spends one use of the count KEYS[1], which starts at
 // ARGV[1] when absent; ARGV[2] is its time to live in milliseconds (0:
 // none). It returns the count left, or -1 when none was left (and writes
-// nothing). ARGV[3] is 1 to peek: return the count without spending.
+// nothing). ARGV[3] is the mode: modeSpend; modePeek returns the count
+// without spending; modeTake sets it to 0 and returns what it was.
 var spendScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if v then v = tonumber(v) else v = tonumber(ARGV[1]) end
 if ARGV[3] == '1' then return v end
-if v <= 0 then return -1 end
-v = v - 1
+local set = 0
+if ARGV[3] == '0' then
+  if v <= 0 then return -1 end
+  set = v - 1
+end
 local ttl = tonumber(ARGV[2])
 if ttl > 0 then
-  redis.call('SET', KEYS[1], v, 'PX', ttl)
+  redis.call('SET', KEYS[1], set, 'PX', ttl)
 else
-  redis.call('SET', KEYS[1], v)
+  redis.call('SET', KEYS[1], set)
 end
-return v
+if ARGV[3] == '2' then return v end
+return set
 `)
 
 // SpendCredit implements [store.CreditSpender] on the credits c the key's
@@ -99,7 +112,7 @@ func (s *Credits) SpendCredit(ctx context.Context, keyID string, c *gatehouse.Cr
 	if c == nil {
 		return -1, nil
 	}
-	v, err := s.run(ctx, keyID, c, now, false)
+	v, err := s.run(ctx, keyID, c, now, modeSpend)
 	if err != nil {
 		return 0, err
 	}
@@ -115,23 +128,33 @@ func (s *Credits) Remaining(ctx context.Context, keyID string, c *gatehouse.Cred
 	if c == nil {
 		return -1, nil
 	}
-	return s.run(ctx, keyID, c, now, true)
+	return s.run(ctx, keyID, c, now, modePeek)
 }
 
-func (s *Credits) run(ctx context.Context, keyID string, c *gatehouse.Credits, now time.Time, peek bool) (int64, error) {
+// TakeCredits implements [store.CreditTaker]: it sets the count of the
+// credits c (the record's: the allowance as an administrator set it, not
+// a live view) to 0 at now, atomically, and returns what it was. The
+// record is not changed: the caller stores credits without a use left
+// (store.LiveCredits reads the record for c and does both, as a rotation
+// needs).
+func (s *Credits) TakeCredits(ctx context.Context, keyID string, c *gatehouse.Credits, now time.Time) (int64, error) {
+	if c == nil {
+		return -1, nil
+	}
+	v, err := s.run(ctx, keyID, c, now, modeTake)
+	return max(v, 0), err
+}
+
+func (s *Credits) run(ctx context.Context, keyID string, c *gatehouse.Credits, now time.Time, mode string) (int64, error) {
 	period := c.PeriodStart(now)
 	key := s.prefix + keyID + ":" + strconv.FormatInt(c.Since.UnixMicro(), 10) + ":" + strconv.FormatInt(period.Unix(), 10)
 	var ttl int64
 	if next := c.NextRefill(now); !next.IsZero() {
 		ttl = next.Add(24 * time.Hour).Sub(now).Milliseconds()
 	}
-	p := "0"
-	if peek {
-		p = "1"
-	}
 	rctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	v, err := spendScript.Run(rctx, s.client, []string{key}, c.At(now), ttl, p).Int64()
+	v, err := spendScript.Run(rctx, s.client, []string{key}, c.At(now), ttl, mode).Int64()
 	if err != nil {
 		return 0, gatehouse.Unavailable(err)
 	}

@@ -2,7 +2,9 @@ package redisrate
 
 import (
 	"context"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,4 +128,65 @@ func TestCreditsRedisDown(t *testing.T) {
 	_, err = s.SpendCredit(context.Background(), "key_1", &gatehouse.Credits{Remaining: 5}, time.Now())
 	assert.ErrorIs(t, err, gatehouse.ErrUnavailable)
 	assert.NotErrorIs(t, err, gatehouse.ErrCreditsExhausted)
+}
+
+// TestCreditsTake: a take returns what is left and leaves none, for every
+// instance; a spend racing it is counted in it or refused.
+func TestCreditsTake(t *testing.T) {
+	a, b := newCredits(t)
+	ctx := context.Background()
+	now := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	tests := []struct {
+		name  string
+		c     *gatehouse.Credits
+		spend int
+		want  int64
+	}{
+		{"what is left", &gatehouse.Credits{Remaining: 5, Since: now.Add(-time.Hour)}, 2, 3},
+		{"never spent", &gatehouse.Credits{Remaining: 4, Since: now.Add(-time.Hour)}, 0, 4},
+		{"a refill due", &gatehouse.Credits{Remaining: 1, Refill: 9, Interval: gatehouse.CreditsDaily, Since: now.AddDate(0, 0, -2)}, 1, 8},
+		{"none left", &gatehouse.Credits{Remaining: 1, Since: now.Add(-time.Hour)}, 3, 0},
+		{"no credits", nil, 0, -1},
+	}
+	for n, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id := "key_take_" + strconv.Itoa(n)
+			for range tc.spend {
+				_, _ = a.SpendCredit(ctx, id, tc.c, now)
+			}
+			got, err := b.TakeCredits(ctx, id, tc.c, now)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+			if tc.c == nil {
+				return
+			}
+			_, err = a.SpendCredit(ctx, id, tc.c, now)
+			assert.ErrorIs(t, err, gatehouse.ErrCreditsExhausted, "none left for the other instance")
+			again, err := a.TakeCredits(ctx, id, tc.c, now)
+			require.NoError(t, err)
+			assert.Zero(t, again)
+		})
+	}
+
+	t.Run("concurrent spends", func(t *testing.T) {
+		c := &gatehouse.Credits{Remaining: 1000, Since: now}
+		var spent atomic.Int64
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 4 {
+			wg.Go(func() {
+				<-start
+				for range 10 {
+					if _, err := a.SpendCredit(ctx, "key_race", c, now); err == nil {
+						spent.Add(1)
+					}
+				}
+			})
+		}
+		close(start)
+		taken, err := b.TakeCredits(ctx, "key_race", c, now)
+		require.NoError(t, err)
+		wg.Wait()
+		assert.Equal(t, int64(1000), taken+spent.Load())
+	})
 }

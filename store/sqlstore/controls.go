@@ -140,3 +140,40 @@ func (s *Store) SpendCredit(ctx context.Context, keyID string, _ *gatehouse.Cred
 	}
 	return 0, store.Exhausted(&store.Key{ID: keyID, TenantID: tenant}, cr, now)
 }
+
+var _ store.CreditTaker = (*Store)(nil)
+
+// TakeCredits implements [store.CreditTaker]: in one transaction it reads
+// the row's credits, locked (FOR UPDATE in PostgreSQL; SQLite's
+// transactions take the write lock when they begin), and sets them to none
+// left, without refill, so that a concurrent spend either comes before and
+// is not taken, or after and is refused. c is not used: the row is the
+// truth.
+func (s *Store) TakeCredits(ctx context.Context, keyID string, _ *gatehouse.Credits, now time.Time) (int64, error) {
+	lock := ""
+	if s.dialect != SQLite {
+		lock = " FOR UPDATE"
+	}
+	left := int64(-1)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var cc creditsCols
+		err := tx.QueryRowContext(ctx, `SELECT credits_remaining, credits_refill, credits_interval, credits_since
+			FROM gatehouse_keys WHERE id = $1`+lock, keyID).Scan(cc.dest()...)
+		if err != nil {
+			return err
+		}
+		cr, err := cc.credits()
+		if err != nil || cr == nil {
+			return err
+		}
+		left = cr.At(now)
+		_, err = tx.ExecContext(ctx, `UPDATE gatehouse_keys
+			SET credits_remaining = 0, credits_refill = 0, credits_interval = '', credits_since = $2 WHERE id = $1`,
+			keyID, s.timeArg(now))
+		return err
+	})
+	if err != nil {
+		return 0, translate("take credits", err)
+	}
+	return left, nil
+}

@@ -15,11 +15,12 @@ import (
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
-// ControlStore is a key store that spends credits itself (the memory and
-// SQL stores).
+// ControlStore is a key store that spends and takes credits itself (the
+// memory and SQL stores).
 type ControlStore interface {
 	store.KeyStore
 	store.CreditSpender
+	store.CreditTaker
 }
 
 // RunKeyControls runs the conformance suite of the per-key controls: the
@@ -32,6 +33,8 @@ func RunKeyControls(t *testing.T, newStore func(t *testing.T) ControlStore) {
 		{"Spend", testSpend},
 		{"Refill", testRefill},
 		{"SpendConcurrent", testSpendConcurrent},
+		{"Take", testTake},
+		{"TakeConcurrent", testTakeConcurrent},
 	})
 }
 
@@ -194,4 +197,87 @@ func testSpendConcurrent(t *testing.T, s ControlStore) {
 	wg.Wait()
 	assert.Equal(t, 20, spent, "exactly the credits given are spent")
 	assert.Equal(t, workers*each-20, refused)
+}
+
+func testTake(t *testing.T, s ControlStore) {
+	ctx := context.Background()
+	day0 := time.Date(2031, time.January, 31, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		credits *gatehouse.Credits
+		spend   int       // uses spent at day0 first
+		at      time.Time // when the credits are taken
+		want    int64
+	}{
+		{"what is left", &gatehouse.Credits{Remaining: 5, Since: day0}, 2, day0.Add(time.Hour), 3},
+		{"none left", &gatehouse.Credits{Remaining: 1, Since: day0}, 1, day0.Add(time.Hour), 0},
+		{"with a refill due", &gatehouse.Credits{Remaining: 5, Refill: 7, Interval: gatehouse.CreditsDaily, Since: day0}, 5,
+			day0.Add(24 * time.Hour), 7},
+		{"with a refill not yet due", &gatehouse.Credits{Remaining: 5, Refill: 7, Interval: gatehouse.CreditsMonthly, Since: day0}, 1,
+			day0.Add(time.Hour), 4},
+		{"no credits", nil, 0, day0, -1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newKey(t)
+			k.Credits = tc.credits
+			create(t, s, k)
+			for range tc.spend {
+				spend(t, s, k, day0)
+			}
+			left, err := s.TakeCredits(ctx, k.ID, k.Credits, tc.at)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, left)
+			rec, err := s.KeyByID(ctx, k.ID)
+			require.NoError(t, err)
+			if tc.credits == nil {
+				assert.Nil(t, rec.Credits)
+				return
+			}
+			want := k.Clone()
+			want.Credits = &gatehouse.Credits{Since: tc.at} // none left, no refill
+			assertControls(t, want, rec)
+			// Nothing is left, in this period or the next.
+			assert.Equal(t, int64(-2), spend(t, s, rec, tc.at))
+			assert.Equal(t, int64(-2), spend(t, s, rec, tc.at.AddDate(0, 2, 0)))
+			again, err := s.TakeCredits(ctx, k.ID, rec.Credits, tc.at.Add(time.Hour))
+			require.NoError(t, err)
+			assert.Zero(t, again, "taken once")
+		})
+	}
+	_, err := s.TakeCredits(ctx, "key_missing", &gatehouse.Credits{Remaining: 1}, day0)
+	assert.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// testTakeConcurrent: spends racing a take are either counted in what it
+// took or refused, never both.
+func testTakeConcurrent(t *testing.T, s ControlStore) {
+	k := newKey(t)
+	k.Credits = &gatehouse.Credits{Remaining: 1000, Since: base}
+	create(t, s, k)
+	const workers, each = 4, 10
+	var mu sync.Mutex
+	spent := 0
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range workers {
+		wg.Go(func() {
+			<-start
+			for range each {
+				_, err := s.SpendCredit(context.Background(), k.ID, k.Credits, base)
+				if err == nil {
+					mu.Lock()
+					spent++
+					mu.Unlock()
+				} else {
+					assert.ErrorIs(t, err, gatehouse.ErrCreditsExhausted)
+				}
+			}
+		})
+	}
+	close(start)
+	taken, err := s.TakeCredits(context.Background(), k.ID, k.Credits, base)
+	require.NoError(t, err)
+	wg.Wait()
+	assert.Equal(t, int64(1000), taken+int64(spent), "taken %d, spent %d", taken, spent)
 }
