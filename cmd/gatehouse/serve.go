@@ -413,8 +413,9 @@ func newAPI(keys *store.KeyCache, usage *store.UsageRecorder, sessions *store.Se
 	}
 	var managed store.KeyStore = keys
 	if c, ok := opts.credits.(store.CreditCounter); ok {
-		// Credits counted in Redis: the management API shows (and a
-		// rotation carries over) the live count, not the grant.
+		// Credits counted in Redis: the management API shows the live
+		// count, not the grant, and a rotation moves that count to the
+		// new key (zeroing the old key's) in Redis.
 		managed = store.NewLiveCredits(keys, c, nil)
 	}
 	mgr, err := a.manager(managed, log, withUsers(passwords, sessions))
