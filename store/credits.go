@@ -74,6 +74,20 @@ var _ CreditSpender = (*Memory)(nil)
 // SpendCredit implements [CreditSpender] on the record the memory store
 // holds; c is not used.
 func (m *Memory) SpendCredit(ctx context.Context, keyID string, _ *gatehouse.Credits, now time.Time) (int64, error) {
+	return m.withCredits(ctx, keyID, func(k *Key) (int64, error) {
+		// The stored record is private to the store (reads return
+		// clones), so its count is changed in place.
+		if !spendLocked(k.Credits, now) {
+			return 0, Exhausted(k, k.Credits, now)
+		}
+		return k.Credits.Remaining, nil
+	})
+}
+
+// withCredits runs f, under the store's lock, on the stored record
+// of the key, when it has an allowance: -1 when it has none (any more),
+// ErrNotFound when there is no such key.
+func (m *Memory) withCredits(ctx context.Context, keyID string, f func(k *Key) (int64, error)) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -84,15 +98,9 @@ func (m *Memory) SpendCredit(ctx context.Context, keyID string, _ *gatehouse.Cre
 		return 0, ErrNotFound
 	}
 	if k.Credits == nil {
-		// No allowance (any more): nothing to spend.
 		return -1, nil
 	}
-	// The stored record is private to the store (reads return clones),
-	// so its count is changed in place.
-	if !spendLocked(k.Credits, now) {
-		return 0, Exhausted(k, k.Credits, now)
-	}
-	return k.Credits.Remaining, nil
+	return f(k)
 }
 
 var _ CreditTaker = (*Memory)(nil)
@@ -100,21 +108,11 @@ var _ CreditTaker = (*Memory)(nil)
 // TakeCredits implements [CreditTaker] on the record the memory store
 // holds; c is not used.
 func (m *Memory) TakeCredits(ctx context.Context, keyID string, _ *gatehouse.Credits, now time.Time) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k, ok := m.keys[keyID]
-	if !ok {
-		return 0, ErrNotFound
-	}
-	if k.Credits == nil {
-		return -1, nil
-	}
-	left := k.Credits.At(now)
-	k.Credits = &gatehouse.Credits{Since: now} // private to the store, as in SpendCredit
-	return left, nil
+	return m.withCredits(ctx, keyID, func(k *Key) (int64, error) {
+		left := k.Credits.At(now)
+		k.Credits = &gatehouse.Credits{Since: now} // private to the store, as in SpendCredit
+		return left, nil
+	})
 }
 
 // NormalizeNetworks returns ps masked, IPv4-mapped ones as IPv4, without
