@@ -25,8 +25,11 @@ type NewUser struct {
 	Name     string // optional; at most 200 characters
 	TenantID string // default: the actor's organization
 	Level    store.Level
-	Scopes   []string // nil: no bound beyond the creator's
-	Password string   // optional; needs Config.Passwords
+	// Scopes bounds the user's keys and sessions. nil, from a super
+	// admin: no bound; from anyone else: bounded by the creator's (a copy
+	// of the creating principal's scopes).
+	Scopes   []string
+	Password string // optional; needs Config.Passwords
 }
 
 // UserChange holds the changes [Manager.UpdateUser] makes; nil fields are
@@ -207,6 +210,10 @@ func (m *Manager) CreateUser(ctx context.Context, p *gatehouse.Principal, nu New
 	if levelRank(level) > levelRank(a.Level) {
 		return nil, errLevelAbove
 	}
+	if nu.Scopes == nil && a.Level != store.LevelSuperAdmin {
+		// No scopes given would mean "unbounded": bounded by the creator's.
+		nu.Scopes = boundedBy(a)
+	}
 	sc := scopes.Normalize(nu.Scopes)
 	if nu.Scopes != nil && !m.matcher.Covers(a.Scopes, sc) {
 		return nil, errUserScopes
@@ -251,10 +258,23 @@ func (m *Manager) tenantOnRecord(ctx context.Context, tenant string) (bool, erro
 	return len(some) == 0, nil
 }
 
+// boundedBy returns a copy of a's scopes, never nil: the bound of a user
+// created or promoted by a without a scopes list.
+func boundedBy(a Actor) []string {
+	sc := scopes.Normalize(append([]string(nil), a.Scopes...))
+	if sc == nil {
+		sc = []string{}
+	}
+	return sc
+}
+
 // UpdateUser changes a user's name, level or scopes: an admin (with the
 // admin scope) of the user's organization, or a super admin. No one
 // changes a user of a higher level than theirs, sets a level above their
-// own, or gives scopes they lack. A change of level or scopes ends the
+// own, or gives scopes they lack. A change of level by anyone but a super
+// admin, of a user without a scopes list (unbounded) and without new
+// scopes in c, also sets the user's scopes to the actor's: a promotion
+// never unlocks scopes the promoter lacks. A change of level or scopes ends the
 // user's login sessions (with Config.Sessions): they log in again with
 // the new ones.
 func (m *Manager) UpdateUser(ctx context.Context, p *gatehouse.Principal, id string, c UserChange) (*store.User, error) {
@@ -287,6 +307,10 @@ func (m *Manager) UpdateUser(ctx context.Context, p *gatehouse.Principal, id str
 	}
 	if len(v.Fields) > 0 {
 		return nil, v
+	}
+	if c.Level != nil && *c.Level != u.Level && u.Scopes == nil && up.Scopes == nil && a.Level != store.LevelSuperAdmin {
+		sc := boundedBy(a)
+		up.Scopes = &sc
 	}
 	switch {
 	case levelRank(u.Level) > levelRank(a.Level):
