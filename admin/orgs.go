@@ -188,6 +188,21 @@ func policyFields(pol *Policy) *ValidationError {
 	return nil
 }
 
+var errPolicyRelax = &forbidden{"Only a super admin can relax or clear a key policy: set one at least as strict as the policy in force"}
+
+// atLeastAsStrict reports whether every key pol allows is also allowed by
+// cur, as far as expiry goes: pol requires an expiry if cur does, and caps
+// lifetimes at cur's cap or below.
+func atLeastAsStrict(pol, cur Policy) bool {
+	if cur.RequireExpiry && !pol.RequireExpiry {
+		return false
+	}
+	if cur.MaxLifetimeDays > 0 && (pol.MaxLifetimeDays == 0 || pol.MaxLifetimeDays > cur.MaxLifetimeDays) {
+		return false
+	}
+	return true
+}
+
 // SetOrgPolicy sets the organization's key policy, or clears it when pol
 // is nil (its keys then follow Config.Policy): an org admin (with the
 // admin scope) of it, or a super admin. pol.Location is ignored (the
@@ -195,6 +210,13 @@ func policyFields(pol *Policy) *ValidationError {
 // or rotated from then on; keys created before keep working as they are.
 // Refusals are *ValidationError on require_expiry, max_lifetime_days or
 // default_lifetime_days.
+//
+// Only a super admin relaxes a policy: an org admin may only set one at
+// least as strict as the policy in force for the organization
+// ([Manager.PolicyFor]: its own, or Config.Policy). RequireExpiry stays
+// on once on, MaxLifetimeDays is never raised nor removed once set, and a
+// clear (nil) is refused; DefaultLifetimeDays is free within the maximum.
+// A refusal is ErrForbidden.
 func (m *Manager) SetOrgPolicy(ctx context.Context, p *gatehouse.Principal, orgID string, pol *Policy) (*store.Org, error) {
 	a, _, err := m.loadOrg(ctx, p, orgID)
 	if err != nil {
@@ -203,10 +225,22 @@ func (m *Manager) SetOrgPolicy(ctx context.Context, p *gatehouse.Principal, orgI
 	if !m.isAdmin(a) {
 		return nil, &forbidden{"Setting an organization's key policy needs the admin scope and an admin level"}
 	}
+	if pol == nil && !m.isSuperAdmin(a) {
+		return nil, errPolicyRelax
+	}
 	u := store.OrgUpdate{ClearPolicy: pol == nil}
 	if pol != nil {
 		if v := policyFields(pol); v != nil {
 			return nil, v
+		}
+		if !m.isSuperAdmin(a) {
+			cur, err := m.PolicyFor(ctx, orgID)
+			if err != nil {
+				return nil, err
+			}
+			if !atLeastAsStrict(*pol, cur) {
+				return nil, errPolicyRelax
+			}
 		}
 		u.Policy = &store.OrgPolicy{RequireExpiry: pol.RequireExpiry, MaxLifetimeDays: pol.MaxLifetimeDays,
 			DefaultLifetimeDays: pol.DefaultLifetimeDays, UpdatedAt: m.stamp(), UpdatedBy: a.ID}

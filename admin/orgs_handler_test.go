@@ -96,7 +96,11 @@ func TestOrgsAPI(t *testing.T) {
 		assertProblem(t, e.do(t, http.MethodPut, orgsPath+"/t1/policy", olgaKey, `{"max_lifetime_days":"30"}`), http.StatusBadRequest, "malformed_body")
 		assertProblem(t, e.do(t, http.MethodPut, orgsPath+"/t1/policy", olgaKey, `{"max_days":30}`), http.StatusBadRequest, "unknown_field")
 
-		view = requireStatus(t, e.do(t, http.MethodDelete, orgsPath+"/t1/policy", olgaKey, nil), http.StatusOK)
+		p = assertProblem(t, e.do(t, http.MethodDelete, orgsPath+"/t1/policy", olgaKey, nil), http.StatusForbidden, "forbidden")
+		assert.Contains(t, p.Detail, "Only a super admin")
+		p = assertProblem(t, e.do(t, http.MethodPut, orgsPath+"/t1/policy", olgaKey, map[string]any{"require_expiry": true, "max_lifetime_days": 31}), http.StatusForbidden, "forbidden")
+		assert.Contains(t, p.Detail, "Only a super admin")
+		view = requireStatus(t, e.do(t, http.MethodDelete, orgsPath+"/t1/policy", samKey, nil), http.StatusOK)
 		assert.Equal(t, "default", view["source"])
 		assert.Nil(t, view["policy"])
 	})

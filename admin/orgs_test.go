@@ -103,7 +103,8 @@ var orgRows = []struct {
 	{"org admin clears other org's policy", olga, orgCall{op: "clear-policy", org: "t2"}, 404},
 	{"super admin sets other org's policy", sam, orgCall{op: "set-policy", org: "t2", policy: strictOrg}, 200},
 	{"super admin sets a missing org's policy", sam, orgCall{op: "set-policy", org: "t9", policy: strictOrg}, 404},
-	{"org admin clears own policy", olga, orgCall{op: "clear-policy", org: "t1"}, 200},
+	{"org admin clears own policy", olga, orgCall{op: "clear-policy", org: "t1"}, 403},
+	{"super admin clears a policy", sam, orgCall{op: "clear-policy", org: "t2"}, 200},
 	{"org admin sets 401 days", olga, orgCall{op: "set-policy", org: "t1", policy: &admin.Policy{MaxLifetimeDays: 401}}, 422},
 }
 
@@ -200,7 +201,7 @@ func TestOrgPolicy(t *testing.T) {
 	t.Run("a lax org policy overrides a strictOrg default", func(t *testing.T) {
 		e := newEnv(t, envConfig{policy: admin.Policy{RequireExpiry: true, MaxLifetimeDays: 30}})
 		withOrgs(t, e)
-		_, err := e.mgr.SetOrgPolicy(ctx, e.principal(t, e.boot[otto]), "t2", &admin.Policy{})
+		_, err := e.mgr.SetOrgPolicy(ctx, e.principal(t, e.boot[sam]), "t2", &admin.Policy{})
 		require.NoError(t, err)
 		c, err := e.mgr.Create(ctx, e.principal(t, e.boot[carol]), admin.CreateRequest{Name: "forever", Scopes: []string{"read"}})
 		require.NoError(t, err)
@@ -266,7 +267,7 @@ func TestOrgPolicy(t *testing.T) {
 		olgap := e.principal(t, e.boot[olga])
 		_, err := e.mgr.SetOrgPolicy(ctx, olgap, "t1", strictOrg)
 		require.NoError(t, err)
-		o, err := e.mgr.SetOrgPolicy(ctx, olgap, "t1", nil)
+		o, err := e.mgr.SetOrgPolicy(ctx, e.principal(t, e.boot[sam]), "t1", nil)
 		require.NoError(t, err)
 		assert.Nil(t, o.Policy)
 		c, err := e.mgr.Create(ctx, e.principal(t, e.boot[alice]), admin.CreateRequest{Name: "d", Scopes: []string{"read"}})
@@ -279,7 +280,7 @@ func TestOrgPolicy(t *testing.T) {
 				assert.Equal(t, "t1", ev["org_id"])
 			}
 		}
-		assert.Equal(t, []string{olga, olga}, events, "both changes are audited")
+		assert.Equal(t, []string{olga, sam}, events, "both changes are audited")
 	})
 }
 
@@ -316,5 +317,61 @@ func assertFields(t *testing.T, err error, fields ...string) {
 	}
 	for _, f := range fields {
 		assert.Contains(t, v.Fields, f)
+	}
+}
+
+// TestOrgPolicyRelaxing: an org admin may only tighten the policy in force
+// for their organization (its own, or the default); a super admin sets or
+// clears any.
+func TestOrgPolicyRelaxing(t *testing.T) {
+	tests := []struct {
+		name     string
+		def      admin.Policy  // Config.Policy
+		own      *admin.Policy // t1's policy before, set by the super admin
+		set      *admin.Policy // nil: clear
+		orgAdmin int           // status for olga
+	}{
+		{"require expiry on", admin.Policy{}, nil, &admin.Policy{RequireExpiry: true}, 200},
+		{"require expiry off", admin.Policy{}, &admin.Policy{RequireExpiry: true}, &admin.Policy{}, 403},
+		{"require expiry off against the default", admin.Policy{RequireExpiry: true}, nil, &admin.Policy{}, 403},
+		{"require expiry kept", admin.Policy{RequireExpiry: true}, nil, &admin.Policy{RequireExpiry: true, DefaultLifetimeDays: 5}, 200},
+		{"cap lowered", admin.Policy{}, &admin.Policy{MaxLifetimeDays: 30}, &admin.Policy{MaxLifetimeDays: 10}, 200},
+		{"cap kept", admin.Policy{}, &admin.Policy{MaxLifetimeDays: 30}, &admin.Policy{MaxLifetimeDays: 30}, 200},
+		{"cap raised", admin.Policy{}, &admin.Policy{MaxLifetimeDays: 30}, &admin.Policy{MaxLifetimeDays: 31}, 403},
+		{"cap removed", admin.Policy{}, &admin.Policy{MaxLifetimeDays: 30}, &admin.Policy{RequireExpiry: true}, 403},
+		{"default's cap raised", admin.Policy{MaxLifetimeDays: 30}, nil, &admin.Policy{MaxLifetimeDays: 90}, 403},
+		{"cap added", admin.Policy{}, nil, &admin.Policy{MaxLifetimeDays: 90}, 200},
+		{"default lifetime raised within the cap", admin.Policy{}, &admin.Policy{MaxLifetimeDays: 30, DefaultLifetimeDays: 7}, &admin.Policy{MaxLifetimeDays: 30, DefaultLifetimeDays: 30}, 200},
+		{"default lifetime removed", admin.Policy{}, &admin.Policy{MaxLifetimeDays: 30, DefaultLifetimeDays: 7}, &admin.Policy{MaxLifetimeDays: 30}, 200},
+		{"clear a policy", admin.Policy{}, &admin.Policy{MaxLifetimeDays: 30}, nil, 403},
+		{"clear a strict-looking lax policy", admin.Policy{RequireExpiry: true}, &admin.Policy{}, nil, 403},
+	}
+	for _, tc := range tests {
+		for _, actor := range []string{olga, sam} {
+			t.Run(tc.name+"/"+actor, func(t *testing.T) {
+				ctx := context.Background()
+				e := newEnv(t, envConfig{policy: tc.def})
+				withOrgs(t, e)
+				if tc.own != nil {
+					_, err := e.mgr.SetOrgPolicy(ctx, e.principal(t, e.boot[sam]), "t1", tc.own)
+					require.NoError(t, err)
+				}
+				before, err := e.mgr.PolicyFor(ctx, "t1")
+				require.NoError(t, err)
+				_, setErr := e.mgr.SetOrgPolicy(ctx, e.principal(t, e.boot[actor]), "t1", tc.set)
+				want := tc.orgAdmin
+				if actor == sam {
+					want = http.StatusOK
+				}
+				assert.Equal(t, want, statusOf(setErr, http.StatusOK))
+				after, err := e.mgr.PolicyFor(ctx, "t1")
+				require.NoError(t, err)
+				if want != http.StatusOK {
+					assert.Equal(t, before, after, "a refusal changes nothing")
+					require.Error(t, setErr)
+					assert.Contains(t, setErr.Error(), "Only a super admin can relax")
+				}
+			})
+		}
 	}
 }

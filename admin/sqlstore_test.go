@@ -90,6 +90,8 @@ func TestManagerOnSQL(t *testing.T) {
 			assert.Equal(t, 90, pol.DefaultLifetimeDays, "globex follows the default")
 
 			_, err = m.SetOrgPolicy(ctx, adap, "acme", nil)
+			assert.ErrorIs(t, err, admin.ErrForbidden, "only a super admin relaxes a policy")
+			_, err = m.SetOrgPolicy(ctx, samp, "acme", nil)
 			require.NoError(t, err)
 			pol, err = m.PolicyFor(ctx, "acme")
 			require.NoError(t, err)
