@@ -354,9 +354,19 @@ func problem(w http.ResponseWriter, status int, code, detail string, fields map[
 		Detail: detail, Code: code, Errors: fields})
 }
 
+// writeJSON answers with status and v as JSON. v is encoded before
+// anything is written: a value that cannot be encoded (a time past year
+// 9999, say) is a 500 problem with a fixed detail, never a success with an
+// empty body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		problem(w, http.StatusInternalServerError, "internal_error", "The answer could not be encoded; the request may have taken effect", nil)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(buf.Bytes())
 }

@@ -9,6 +9,11 @@ import (
 // MaxLifetimeDaysCap is the longest lifetime a [Policy] may allow.
 const MaxLifetimeDaysCap = 400
 
+// MaxExpiryDays is the furthest expiry any key may have, in days from
+// now (about 100 years), with or without a policy: expires_in_days above
+// it, or an expires_at beyond it, is refused.
+const MaxExpiryDays = 36500
+
 // Policy is the administrator's rule for key expiry. The zero value allows
 // keys without expiry and of any lifetime. It is enforced when a key is
 // created and when its expiry is updated; keys created before a policy was
@@ -106,13 +111,16 @@ func (p Policy) resolve(req Expiry, created, now time.Time, isNew bool) (time.Ti
 	var exp time.Time
 	switch {
 	case req.InDays:
-		if req.Days < 1 {
-			return time.Time{}, invalid("expires_in_days", "must be at least 1")
+		if req.Days < 1 || req.Days > MaxExpiryDays {
+			return time.Time{}, invalid("expires_in_days", "must be 1 to "+strconv.Itoa(MaxExpiryDays))
 		}
 		exp = p.EndOfDay(now, req.Days)
 	case req.Set && !req.At.IsZero():
 		if !req.At.After(now) {
 			return time.Time{}, invalid("expires_at", "must be in the future")
+		}
+		if req.At.After(p.EndOfDay(now, MaxExpiryDays)) {
+			return time.Time{}, invalid("expires_at", "must be within "+strconv.Itoa(MaxExpiryDays)+" days (100 years)")
 		}
 		exp = req.At
 	case isNew && p.DefaultLifetimeDays > 0:
