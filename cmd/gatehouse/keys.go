@@ -49,8 +49,8 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 	scopeList := fs.String("scopes", "", "comma- or space-separated scopes")
 	role := fs.String("role", "", "role whose scopes the key gets (instead of --scopes)")
 	expires := fs.String("expires", "", "lifetime (90d, 36h) or expiry date (2027-01-31); default never")
-	tenant := fs.String("tenant", "", "tenant (organization) ID")
-	owner := fs.String("owner", "", "owner (user) ID")
+	tenant := fs.String("tenant", "", "tenant (organization) ID; default the owner's; once any organization exists, it must be one")
+	owner := fs.String("owner", "", "owner (user) ID; the key's scopes must be ones the owner may hold")
 	var ctl controlFlags
 	ctl.register(fs, false)
 	if err := parseFlags(fs, args, ""); err != nil {
@@ -93,6 +93,9 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.Close()
+	if *tenant, err = keyTenant(ctx, a, *owner, *tenant, sc, *role); err != nil {
+		return err
+	}
 	pol, err := a.policyFor(ctx, *tenant)
 	if err != nil {
 		return err
@@ -118,6 +121,45 @@ func keysCreate(ctx context.Context, args []string, e env) error {
 	}
 	fmt.Fprintln(e.stderr, "the key is shown once: store it now")
 	return nil
+}
+
+// keyTenant returns the tenant of a key for owner, as the management API
+// places it: the owner's tenant when the owner is a user on record (a
+// different --tenant is a usage error, and the key's scopes, or its
+// role's, must be ones the owner may hold when the owner has a scopes
+// list), else --tenant. Once any organization exists, the tenant must be
+// one on record.
+func keyTenant(ctx context.Context, a *app, owner, tenant string, sc []string, role string) (string, error) {
+	if owner != "" {
+		u, err := a.db.UserByID(ctx, owner)
+		switch {
+		case err == nil:
+			if tenant != "" && tenant != u.TenantID {
+				return "", fmt.Errorf("%w: --tenant %q is not the tenant of owner %s (%q): leave --tenant out", errUsage, tenant, owner, u.TenantID)
+			}
+			tenant = u.TenantID
+			want := sc
+			if len(want) == 0 {
+				want, _ = scopes.DefaultRoles().Scopes(role)
+			}
+			if u.Scopes != nil && !scopes.Plain.Covers(u.Scopes, want) {
+				return "", fmt.Errorf("a key cannot have scopes its owner may not hold: %s holds %s", owner, strings.Join(u.Scopes, ","))
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return "", err
+		}
+	}
+	if tenant == "" {
+		some, _, err := a.db.ListOrgs(ctx, store.OrgFilter{Limit: 1})
+		if err != nil {
+			return "", err
+		}
+		if len(some) > 0 {
+			return "", fmt.Errorf("%w: organizations exist: give --tenant with one of them, or an --owner who belongs to one", errUsage)
+		}
+		return "", nil
+	}
+	return tenant, checkTenant(ctx, a, tenant)
 }
 
 // expiryRequest reads --expires as the key policy takes it, for the CLI as

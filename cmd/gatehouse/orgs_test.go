@@ -29,6 +29,7 @@ func TestOrgsAndPolicyCLI(t *testing.T) {
 	code, stdout, stderr = cli(t, vars, "orgs", "create", "--name", "Generated")
 	require.Equal(t, 0, code, stderr)
 	assert.Regexp(t, `^org_[0-9a-z]{26}\n$`, stdout)
+	generated := strings.TrimSpace(stdout)
 	code, _, stderr = cli(t, vars, "orgs", "create", "--id", "acme", "--name", "Again")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, `an organization with ID "acme" exists`)
@@ -78,7 +79,7 @@ func TestOrgsAndPolicyCLI(t *testing.T) {
 	code, _, stderr = cli(t, vars, "keys", "update", "--expires", "60d", id[1])
 	assert.Equal(t, 1, code, "an update follows the org's policy")
 	assert.Contains(t, stderr, "maximum lifetime of 30 days")
-	code, _, stderr = cli(t, vars, "keys", "create", "--name", "other", "--scopes", "read", "--tenant", "elsewhere", "--expires", "300d")
+	code, _, stderr = cli(t, vars, "keys", "create", "--name", "other", "--scopes", "read", "--tenant", generated, "--expires", "300d")
 	require.Equal(t, 0, code, "another tenant follows the default: %s", stderr)
 
 	code, stdout, stderr = cli(t, vars, "policy", "clear", "--org", "acme")
