@@ -291,11 +291,21 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request, dst any, allowe
 		problem(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as application/json", nil)
 		return false
 	}
+	// Read the value whole first: a body that is null (or any non-object)
+	// would decode into dst as a silent no-op.
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, h.maxBody))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(dst)
+	var raw json.RawMessage
+	err := dec.Decode(&raw)
 	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
 		err = errors.New("trailing data")
+	}
+	if err == nil && !bytes.HasPrefix(raw, []byte("{")) {
+		err = errors.New("not an object")
+	}
+	if err == nil {
+		obj := json.NewDecoder(bytes.NewReader(raw))
+		obj.DisallowUnknownFields()
+		err = obj.Decode(dst)
 	}
 	if err != nil {
 		var mbe *http.MaxBytesError

@@ -137,6 +137,11 @@ func TestUsersAPI(t *testing.T) {
 			{"level in PATCH", "PATCH", usersPath + "/" + bob, `{"level":"god"}`, 422, "invalid_body", "level"},
 			{"null scopes in PATCH", "PATCH", usersPath + "/" + bob, `{"scopes":null}`, 422, "invalid_body", "scopes"},
 			{"email in PATCH", "PATCH", usersPath + "/" + bob, `{"email":"x@y.z"}`, 400, "unknown_field", ""},
+			{"null PATCH", "PATCH", usersPath + "/" + bob, `null`, 400, "malformed_body", ""},
+			{"null PATCH with spaces", "PATCH", usersPath + "/" + bob, " \n null ", 400, "malformed_body", ""},
+			{"null POST", "POST", usersPath, `null`, 400, "malformed_body", ""},
+			{"a string PATCH", "PATCH", usersPath + "/" + bob, `"x"`, 400, "malformed_body", ""},
+			{"null policy", "PUT", orgsPath + "/t1/policy", `null`, 400, "malformed_body", ""},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
