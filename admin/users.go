@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gatehouse-go/gatehouse"
@@ -55,8 +56,9 @@ var (
 )
 
 // validEmail is a sanity check, not RFC 5322: one @ with something on
-// both sides, no spaces or control characters, valid UTF-8, at most 254
-// bytes.
+// both sides, no spaces (Unicode's too, such as U+00A0), control or
+// format characters (such as the zero-width space U+200B), valid UTF-8, at
+// most 254 bytes.
 func validEmail(s string) bool {
 	if len(s) < 3 || len(s) > 254 || !utf8.ValidString(s) {
 		return false
@@ -66,7 +68,7 @@ func validEmail(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if r <= ' ' || r == 0x7f {
+		if r <= ' ' || r == 0x7f || unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return false
 		}
 	}

@@ -138,6 +138,10 @@ func TestOrgsCLIErrors(t *testing.T) {
 		{"default above max", []string{"policy", "set", "--org", "t1", "--max-lifetime-days", "10", "--default-lifetime-days", "11"}, 2, "--default-lifetime-days must not exceed"},
 		{"org and tenant differ", []string{"users", "create", "--email", "a@b.c", "--org", "t1", "--tenant", "t2"}, 2, "give one"},
 		{"policy with a stray word", []string{"policy", "clear", "t1"}, 2, "takes no arguments"},
+		{"email with a zero-width space", []string{"users", "create", "--email", "ada\u200b@b.c"}, 2, "--email"},
+		{"email with a no-break space", []string{"users", "create", "--email", "ada\u00a0x@b.c"}, 2, "--email"},
+		{"email with a BOM", []string{"users", "create", "--email", "\ufeffada@b.c"}, 2, "--email"},
+		{"email not UTF-8", []string{"users", "create", "--email", "ada\xff@b.c"}, 2, "--email"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gatehouse-go/gatehouse/session"
@@ -125,18 +126,18 @@ func readPassword(r io.Reader) (string, error) {
 }
 
 // validEmail is a sanity check, not RFC 5322: one @, something on both
-// sides, no spaces or control characters, at most 254 bytes.
+// sides, no spaces (Unicode's too), control or format characters (such as
+// U+200B), valid UTF-8, at most 254 bytes.
 func validEmail(s string) bool {
-	if len(s) < 3 || len(s) > 254 {
+	if len(s) < 3 || len(s) > 254 || !utf8.ValidString(s) {
 		return false
 	}
 	at := -1
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c == 0x7f {
+	for i, r := range s {
+		if r <= ' ' || r == 0x7f || unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return false
 		}
-		if c == '@' {
+		if r == '@' {
 			if at >= 0 {
 				return false
 			}
