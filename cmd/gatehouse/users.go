@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gatehouse-go/gatehouse/scopes"
 	"github.com/gatehouse-go/gatehouse/session"
 	"github.com/gatehouse-go/gatehouse/store"
 )
@@ -32,7 +33,7 @@ func users(ctx context.Context, args []string, e env) error {
 }
 
 func usersCreate(ctx context.Context, args []string, e env) error {
-	fs := newFlags(e, "users create", "users create --email E [--password-stdin] [--name N] [--org ID] [--level member|org_admin|super_admin]")
+	fs := newFlags(e, "users create", "users create --email E [--password-stdin] [--name N] [--org ID] [--level member|org_admin|super_admin] [--scopes read,write]")
 	var d dbFlags
 	d.register(fs)
 	email := fs.String("email", "", "email address (required, unique)")
@@ -41,6 +42,7 @@ func usersCreate(ctx context.Context, args []string, e env) error {
 	org := fs.String("org", "", "organization ID: the same as --tenant")
 	level := fs.String("level", string(store.LevelMember), "member, org_admin or super_admin")
 	id := fs.String("id", "", "user ID (default: generated)")
+	scopeList := fs.String("scopes", "", "comma- or space-separated scopes the user's keys and sessions are bounded by (default: no bound)")
 	pwStdin := fs.Bool("password-stdin", false, "read the user's login password from the first line of stdin")
 	if err := parseFlags(fs, args, ""); err != nil {
 		return err
@@ -56,6 +58,10 @@ func usersCreate(ctx context.Context, args []string, e env) error {
 	}
 	if !store.Level(*level).Valid() {
 		return fmt.Errorf("%w: --level must be member, org_admin or super_admin", errUsage)
+	}
+	sc, err := scopes.Parse(*scopeList)
+	if err != nil {
+		return fmt.Errorf("%w: --scopes: %v", errUsage, err)
 	}
 	var hash string
 	if *pwStdin {
@@ -80,7 +86,7 @@ func usersCreate(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	u := &store.User{ID: *id, TenantID: *tenant, Email: store.NormalizeEmail(*email), Name: *name,
-		Level: store.Level(*level), PasswordHash: hash, CreatedAt: time.Now().UTC()}
+		Level: store.Level(*level), Scopes: scopes.Normalize(sc), PasswordHash: hash, CreatedAt: time.Now().UTC()}
 	if u.ID == "" {
 		u.ID = store.NewID("usr")
 	}
@@ -90,6 +96,7 @@ func usersCreate(ctx context.Context, args []string, e env) error {
 		}
 		return err
 	}
+	auditLog(e).Info("gatehouse.user.created", "user_id", u.ID, "tenant_id", u.TenantID, "level", string(u.Level), "actor_id", "cli")
 	fmt.Fprintln(e.stdout, u.ID)
 	login := "no password: cannot log in"
 	if hash != "" {
