@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -127,7 +128,7 @@ func TestCreateKeyShownOnce(t *testing.T) {
 	// A form_id that the server never made is refused too.
 	form.Set("form_id", "not-a-form-id")
 	w = e.do(t, "POST", "/console/keys", form, alice)
-	assert.Equal(t, 409, w.Code)
+	assert.Equal(t, 400, w.Code)
 }
 
 func TestCreateKeyErrorsNextToFields(t *testing.T) {
@@ -484,4 +485,119 @@ func TestPagination(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(body, `class="key-name"`))
 	assert.NotContains(t, body, `rel="next"`)
 	assert.Contains(t, body, "First page")
+}
+
+// A create or rotate form that failed can be sent again (going back and
+// resending it); only a form that acted is "already sent".
+func TestFailedFormCanBeResent(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice := e.as(t, aliceID)
+	p := &gatehouse.Principal{ID: aliceID, Scopes: []string{"admin", "read", "write"}}
+	tests := []struct {
+		name      string
+		rotate    bool
+		form      url.Values // the failing send; the resend fixes name and grace
+		storeDown bool
+		status    int // of the failed send
+	}{
+		{"create, store down", false, url.Values{"name": {"k"}, "role": {"viewer"}}, true, 503},
+		{"create, refused", false, url.Values{"name": {""}, "role": {"viewer"}}, false, 422},
+		{"rotate, store down", true, url.Values{"grace": {"0"}}, true, 503},
+		{"rotate, bad grace", true, url.Values{"grace": {"5"}}, false, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, action := "/console/keys/new", "/console/keys"
+			if tt.rotate {
+				k, err := e.mgr.Create(context.Background(), p, admin.CreateRequest{Name: "old", Role: "viewer"})
+				require.NoError(t, err)
+				page = "/console/keys/" + k.Record.ID
+				action = page + "/rotate"
+			}
+			form := url.Values{"form_id": {formID(t, e.do(t, "GET", page, nil, alice).Body.String())}}
+			for k, v := range tt.form {
+				form[k] = v
+			}
+			e.failWrites.Store(tt.storeDown)
+			w := e.do(t, "POST", action, form, alice)
+			e.failWrites.Store(false)
+			require.Equal(t, tt.status, w.Code, w.Body.String())
+			assert.NotContains(t, w.Body.String(), "already sent")
+
+			if !tt.rotate {
+				form.Set("name", "k")
+			} else {
+				form.Set("grace", "0")
+			}
+			w = e.do(t, "POST", action, form, alice)
+			require.Equal(t, 201, w.Code, "sent again after a failure: %s", w.Body.String())
+			key := keyPattern.FindString(w.Body.String())
+			require.NotEmpty(t, key)
+			// Once it acted, never again.
+			w = e.do(t, "POST", action, form, alice)
+			assert.Equal(t, 409, w.Code)
+			assert.NotContains(t, w.Body.String(), "cpx_live.")
+		})
+	}
+}
+
+// Two sends of one form at once: one acts, the other is refused, and no
+// second key is made.
+func TestConcurrentSendsActOnce(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice := e.as(t, aliceID)
+	form := url.Values{"form_id": {formID(t, e.do(t, "GET", "/console/keys/new", nil, alice).Body.String())},
+		"name": {"k"}, "role": {"viewer"}}
+	const n = 8
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- e.do(t, "POST", "/console/keys", form, alice).Code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	assert.Equal(t, map[int]int{201: 1, 409: n - 1}, count)
+	keys, _, err := e.mem.ListKeys(context.Background(), store.KeyFilter{IncludeRevoked: true})
+	require.NoError(t, err)
+	assert.Len(t, keys, 1)
+}
+
+// A create or rotate form without a form_id, or with one the server
+// never made, is a bad request, not "already sent".
+func TestFormIDMissingOrMalformed(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice := e.as(t, aliceID)
+	k, err := e.mgr.Create(context.Background(), &gatehouse.Principal{ID: aliceID, Scopes: []string{"admin", "read"}},
+		admin.CreateRequest{Name: "k", Role: "viewer"})
+	require.NoError(t, err)
+	tests := []struct {
+		name, action, formID string
+		form                 url.Values
+	}{
+		{"create, missing", "/console/keys", "", url.Values{"name": {"k"}, "role": {"viewer"}}},
+		{"create, malformed", "/console/keys", "not-a-form-id", url.Values{"name": {"k"}, "role": {"viewer"}}},
+		{"rotate, missing", "/console/keys/" + k.Record.ID + "/rotate", "", url.Values{"grace": {"0"}}},
+		{"rotate, lower case", "/console/keys/" + k.Record.ID + "/rotate", strings.Repeat("a", 26), url.Values{"grace": {"0"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.formID != "" {
+				tt.form.Set("form_id", tt.formID)
+			}
+			w := e.do(t, "POST", tt.action, tt.form, alice)
+			assert.Equal(t, 400, w.Code)
+			assert.NotContains(t, w.Body.String(), "already sent")
+		})
+	}
+	keys, _, err := e.mem.ListKeys(context.Background(), store.KeyFilter{IncludeRevoked: true})
+	require.NoError(t, err)
+	assert.Len(t, keys, 1)
 }

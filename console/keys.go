@@ -142,10 +142,16 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 		return
 	}
 	p := r.PostForm
-	if !c.sent.first(p.Get("form_id")) {
-		c.alreadySent(w, r, v)
+	formID := p.Get("form_id")
+	if !c.takeForm(w, r, v, formID) {
 		return
 	}
+	done := false
+	defer func() {
+		if !done {
+			c.sent.release(formID)
+		}
+	}()
 	f := keyForm{Name: p.Get("name"), Description: p.Get("description"), Role: p.Get("role"),
 		Scopes: p.Get("scopes"), Expiry: expiryField{Choice: p.Get("expires"), Date: p.Get("expires_on")},
 		Networks: p.Get("allowed_cidrs"), OwnerID: p.Get("owner_id"), Errors: map[string]string{}}
@@ -189,14 +195,27 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 		c.fail(w, r, v, err)
 		return
 	}
+	done = true
 	c.render(w, r, http.StatusCreated, "shown", page{Title: "Your new API key", Nav: "keys", Me: v,
 		Data: shownData{Key: created.Key, Row: rowOf(created.Record, c.now())}})
 }
 
-// alreadySent answers a create or rotate form sent a second time.
-func (c *Console) alreadySent(w http.ResponseWriter, r *http.Request, v *viewer) {
-	c.errorPage(w, r, v, http.StatusConflict, "This form was already sent",
-		"A new key is shown only once, so it is not shown again. Find it in your list of keys; if you did not keep it, rotate or revoke it there.")
+// takeForm takes the once-only form_id of a create or rotate form before
+// its action runs; the caller releases it when the action fails. A
+// missing or malformed form_id is a 400; one already taken (the form was
+// sent before and acted, or is being sent right now) is a 409.
+func (c *Console) takeForm(w http.ResponseWriter, r *http.Request, v *viewer, id string) bool {
+	switch {
+	case !validFormID(id):
+		c.errorPage(w, r, v, http.StatusBadRequest, "Bad request",
+			"The form could not be read. Open the page again and send the form from there.")
+		return false
+	case !c.sent.take(id):
+		c.errorPage(w, r, v, http.StatusConflict, "This form was already sent",
+			"A new key is shown only once, so it is not shown again. Find it in your list of keys; if you did not keep it, rotate or revoke it there.")
+		return false
+	}
+	return true
 }
 
 // formErrors maps the manager's field names to the form's.
@@ -341,15 +360,21 @@ func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if !c.parseForm(w, r, v) {
 		return
 	}
-	if !c.sent.first(r.PostForm.Get("form_id")) {
-		c.alreadySent(w, r, v)
-		return
-	}
 	grace, ok := graces[r.PostForm.Get("grace")]
 	if !ok {
 		c.errorPage(w, r, v, http.StatusBadRequest, "Bad request", "Choose one of the grace periods offered.")
 		return
 	}
+	formID := r.PostForm.Get("form_id")
+	if !c.takeForm(w, r, v, formID) {
+		return
+	}
+	done := false
+	defer func() {
+		if !done {
+			c.sent.release(formID)
+		}
+	}()
 	rot, err := c.m.Rotate(r.Context(), v.P, r.PathValue("id"), grace)
 	var ve *admin.ValidationError
 	switch {
@@ -367,6 +392,7 @@ func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 		c.fail(w, r, v, err)
 		return
 	}
+	done = true
 	now := c.now()
 	old := rowOf(rot.Old, now)
 	c.render(w, r, http.StatusCreated, "shown", page{Title: "Your rotated API key", Nav: "keys", Me: v,
