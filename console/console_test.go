@@ -601,3 +601,32 @@ func TestFormIDMissingOrMalformed(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, keys, 1)
 }
+
+// Editing or rotating a key from a page opened before it was revoked:
+// the refusal is shown where it can be seen, at the top of the page.
+func TestStaleTabRefusalShown(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice := e.as(t, aliceID)
+	p := &gatehouse.Principal{ID: aliceID, Scopes: []string{"admin", "read", "write"}}
+	tests := []struct {
+		name   string
+		action string
+		form   url.Values
+	}{
+		{"edit", "", url.Values{"name": {"new name"}}},
+		{"rotate", "/rotate", url.Values{"grace": {"0"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := e.mgr.Create(context.Background(), p, admin.CreateRequest{Name: "k", Role: "viewer"})
+			require.NoError(t, err)
+			path := "/console/keys/" + k.Record.ID
+			tt.form.Set("form_id", formID(t, e.do(t, "GET", path, nil, alice).Body.String()))
+			_, err = e.mgr.Revoke(context.Background(), p, k.Record.ID)
+			require.NoError(t, err)
+			w := e.do(t, "POST", path+tt.action, tt.form, alice)
+			assert.Equal(t, 422, w.Code)
+			assert.Contains(t, w.Body.String(), `<p class="alert" role="alert">This key was revoked; it cannot be edited or rotated.</p>`)
+		})
+	}
+}

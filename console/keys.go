@@ -268,6 +268,10 @@ type keyPage struct {
 	FormID   string
 	Errors   map[string]string
 	MaxGrace time.Duration
+	// Alert is a refusal shown at the top of the page: the edit and
+	// rotate forms, where errors are shown, are not on the page of a key
+	// that is revoked or expired.
+	Alert string
 }
 
 // Editing reports whether the form edits an existing key (it does).
@@ -297,6 +301,13 @@ func (c *Console) renderKey(w http.ResponseWriter, r *http.Request, v *viewer, s
 		return
 	}
 	d.Row = rows[0]
+	if len(d.Errors) > 0 && !d.Row.Active() {
+		// Sent from a page opened before the key was revoked or expired.
+		d.Alert = "This key has expired; it cannot be edited or rotated."
+		if d.Row.Status == "revoked" {
+			d.Alert = "This key was revoked; it cannot be edited or rotated."
+		}
+	}
 	pol, hint, err := c.policyFor(r.Context(), d.Row.TenantID)
 	if err != nil {
 		c.fail(w, r, v, err)
