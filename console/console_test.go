@@ -157,6 +157,7 @@ func TestCreateKeyErrorsNextToFields(t *testing.T) {
 		{"network with a zone", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"30"}, "allowed_cidrs": {"fe80::1%eth0"}}, "networks-error", "is not a network"},
 		{"too many networks", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"30"}, "allowed_cidrs": {strings.Repeat("10.0.0.1\n", 65)}}, "networks-error", "at most 64 networks"},
 		{"no access", url.Values{"name": {"k"}, "expires": {"30"}}, "access-error", "Give scopes or a role."},
+		{"role and scopes", url.Values{"name": {"k"}, "role": {"viewer"}, "scopes": {"read write"}, "expires": {"30"}}, "access-error", "Choose a role or custom scopes, not both."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

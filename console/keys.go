@@ -156,9 +156,13 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 		Scopes: p.Get("scopes"), Expiry: expiryField{Choice: p.Get("expires"), Date: p.Get("expires_on")},
 		Networks: p.Get("allowed_cidrs"), OwnerID: p.Get("owner_id"), Errors: map[string]string{}}
 	req := admin.CreateRequest{Name: f.Name, Description: f.Description, OwnerID: f.OwnerID}
-	if f.Role != "" {
+	switch {
+	case f.Role != "" && strings.TrimSpace(f.Scopes) != "":
+		// Never drop what was typed: the role select has a default.
+		f.Errors["access"] = "Choose a role or custom scopes, not both. To use the scopes, choose “custom scopes” as the role."
+	case f.Role != "":
 		req.Role = f.Role
-	} else {
+	default:
 		req.Scopes = strings.Fields(f.Scopes)
 	}
 	var msg string
