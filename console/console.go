@@ -118,7 +118,7 @@ func (c *Console) routes() {
 	mux := http.NewServeMux()
 	p := c.prefix
 	static, _ := fs.Sub(assets, "static")
-	mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", cacheFor(time.Hour, http.FileServerFS(static))))
+	mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", c.noListing(cacheFor(time.Hour, http.FileServerFS(static)))))
 	mux.HandleFunc("GET "+p+"/{$}", c.home)
 	mux.HandleFunc("GET "+p+"/sign-in", c.signInForm)
 	mux.HandleFunc("POST "+p+"/sign-in", c.signIn)
@@ -172,6 +172,18 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the console's origin.
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// noListing answers a directory of the static files with a 404: only
+// the files are served, never a listing.
+func (c *Console) noListing(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			c.errorPage(w, r, nil, http.StatusNotFound, "Page not found", "There is no page at this address.")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 func cacheFor(d time.Duration, h http.Handler) http.Handler {
 	v := "public, max-age=" + itoa(int(d/time.Second))

@@ -38,6 +38,20 @@ func TestSecurityHeaders(t *testing.T) {
 	w := e.do(t, "GET", "/console/static/console.css", nil, nil)
 	assert.Equal(t, 200, w.Code)
 	assert.Contains(t, w.Header().Get("Content-Type"), "text/css")
+	assert.Equal(t, "public, max-age=3600", w.Header().Get("Cache-Control"), "as the README says")
+}
+
+// The static files are served one by one; their directory is not listed.
+func TestStaticNoListing(t *testing.T) {
+	e := newEnv(t, Config{})
+	for _, path := range []string{"/console/static/", "/console/static/?C=M;O=D"} {
+		t.Run(path, func(t *testing.T) {
+			w := e.do(t, "GET", path, nil, nil)
+			assert.Equal(t, 404, w.Code)
+			assert.NotContains(t, w.Body.String(), `<a href="console.js">`, "no listing")
+			assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+		})
+	}
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
