@@ -161,10 +161,33 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, pattern := c.mux.Handler(r); pattern == "" {
+		if allow := c.allowed(r); allow != "" {
+			h.Set("Allow", allow)
+			c.errorPage(w, r, nil, http.StatusMethodNotAllowed, "Method not allowed",
+				"This page cannot be used this way. Go back to the console and use its links and buttons.")
+			return
+		}
 		c.errorPage(w, r, nil, http.StatusNotFound, "Page not found", "There is no page at this address.")
 		return
 	}
 	c.mux.ServeHTTP(w, r)
+}
+
+// allowed returns the methods the page at r's path answers, for the Allow
+// header of a 405 ("" when there is no page there).
+func (c *Console) allowed(r *http.Request) string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		r2 := *r
+		r2.Method = m
+		if _, pattern := c.mux.Handler(&r2); pattern != "" {
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // contentSecurityPolicy allows the console's own stylesheet and script

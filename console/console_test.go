@@ -645,3 +645,30 @@ func TestStaleTabRefusalShown(t *testing.T) {
 		})
 	}
 }
+
+// A page asked with a method it does not answer is a 405 that says which
+// it does; a path with no page is a 404.
+func TestMethodNotAllowed(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice := e.as(t, aliceID)
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"PUT", "/console/keys", 405, "GET, HEAD, POST"},
+		{"DELETE", "/console/keys/key_1", 405, "GET, HEAD, POST"},
+		{"OPTIONS", "/console/account", 405, "GET, HEAD"},
+		{"GET", "/console/keys/key_1/revoke", 405, "POST"},
+		{"PATCH", "/console/sign-out", 405, "POST"},
+		{"DELETE", "/console/nope", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			w := e.do(t, tt.method, tt.path, nil, alice)
+			assert.Equal(t, tt.status, w.Code)
+			assert.Equal(t, tt.allow, w.Header().Get("Allow"))
+			assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+		})
+	}
+}
