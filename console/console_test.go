@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"html"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -669,6 +670,40 @@ func TestMethodNotAllowed(t *testing.T) {
 			assert.Equal(t, tt.status, w.Code)
 			assert.Equal(t, tt.allow, w.Header().Get("Allow"))
 			assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+		})
+	}
+}
+
+// The manager's messages read as sentences next to their fields: a
+// message that is a sentence of its own is not glued to the field's name.
+func TestErrorSentences(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice, root := e.as(t, aliceID), e.as(t, rootID)
+	tests := []struct {
+		name   string
+		who    any
+		path   string
+		form   url.Values
+		status int
+		want   string
+	}{
+		{"org ID taken", root, "/console/orgs", url.Values{"id": {"acme"}, "name": {"Acme again"}}, 422,
+			`id="org-id-error">An organization with this ID exists.</p>`},
+		{"email taken", alice, "/console/orgs/acme/members", url.Values{"email": {"bob@example.com"}, "level": {"member"}}, 422,
+			`id="member-email-error">Another user has this address.</p>`},
+		{"unknown role", alice, "", url.Values{"name": {"k"}, "role": {"wizard"}}, 422,
+			`id="access-error">This role is not a known role.</p>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w *httptest.ResponseRecorder
+			if tt.path == "" {
+				w = e.createKey(t, cookieOf(tt.who), tt.form)
+			} else {
+				w = e.do(t, "POST", tt.path, tt.form, cookieOf(tt.who))
+			}
+			require.Equal(t, tt.status, w.Code, w.Body.String())
+			assert.Contains(t, html.UnescapeString(w.Body.String()), tt.want)
 		})
 	}
 }

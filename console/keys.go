@@ -226,12 +226,13 @@ func (c *Console) takeForm(w http.ResponseWriter, r *http.Request, v *viewer, id
 func formErrors(ve *admin.ValidationError) map[string]string {
 	out := make(map[string]string, len(ve.Fields))
 	for k, raw := range ve.Fields {
-		msg := sentence(raw)
 		switch k {
 		case "name", "description":
-			out[k] = sentence(k + " " + raw)
-		case "scopes", "role":
-			out["access"] = msg
+			out[k] = fieldMessage(k, raw)
+		case "scopes":
+			out["access"] = fieldMessage("the scopes", raw)
+		case "role":
+			out["access"] = fieldMessage("this role", raw)
 		case "expires_at", "expires_in_days":
 			// The API's hints ("give expires_at ...") are not the form's.
 			m, _, _ := strings.Cut(raw, ":")
@@ -240,11 +241,11 @@ func formErrors(ve *admin.ValidationError) map[string]string {
 			}
 			out["expires"] = sentence(m)
 		case "tenant_id":
-			out["owner"] = msg
+			out["owner"] = fieldMessage("the organization", raw)
 		case "allowed_cidrs":
 			out["networks"] = "Give one network or address per line, such as 10.0.0.0/8 or 2001:db8::/32."
 		default:
-			out["form"] = msg
+			out["form"] = fieldMessage(strings.ReplaceAll(k, "_", " "), raw)
 		}
 	}
 	return out
