@@ -707,3 +707,37 @@ func TestErrorSentences(t *testing.T) {
 		})
 	}
 }
+
+// A member reads the key policy without a form to change it; an admin
+// gets the form.
+func TestPolicyReadOnlyForMembers(t *testing.T) {
+	e := newEnv(t, Config{})
+	_, err := e.mgr.SetOrgPolicy(context.Background(), &gatehouse.Principal{ID: aliceID, Scopes: []string{"admin"}}, "acme",
+		&admin.Policy{RequireExpiry: true, MaxLifetimeDays: 90})
+	require.NoError(t, err)
+	tests := []struct {
+		name     string
+		who      string
+		readOnly bool
+	}{
+		{"member", bobID, true},
+		{"org admin", aliceID, false},
+		{"super admin", rootID, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := e.do(t, "GET", "/console/orgs/acme/policy", nil, e.as(t, tt.who))
+			require.Equal(t, 200, w.Code)
+			body := w.Body.String()
+			if tt.readOnly {
+				assert.NotContains(t, body, `action="/console/orgs/acme/policy"`)
+				assert.NotContains(t, body, "Save policy")
+				assert.Contains(t, body, "<dt>Maximum lifetime</dt><dd>90 days</dd>")
+				assert.Contains(t, body, "Only an admin of the organization can change it.")
+			} else {
+				assert.Contains(t, body, `action="/console/orgs/acme/policy"`)
+				assert.Contains(t, body, "Save policy")
+			}
+		})
+	}
+}
