@@ -36,8 +36,9 @@ type Config struct {
 	// Default none: every link is refused.
 	SignInTokens store.SignInTokenStore
 	// Logger receives failures that the pages only summarize (a store that
-	// is down). It never receives a key, a password or a token. Default
-	// slog.Default().
+	// is down) and the audit event of a sign-in with a link
+	// (gatehouse.console.link_signin, with the user's ID). It never
+	// receives a key, a password or a token. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock of the expiry badges, the expiry control's dates
 	// and the credits shown. Default time.Now.

@@ -431,6 +431,8 @@ func TestSignInLink(t *testing.T) {
 	require.Equal(t, 303, w.Code, w.Body.String())
 	assert.Equal(t, "/console/account?m=welcome", w.Header().Get("Location"))
 	assert.NotContains(t, w.Header().Get("Location"), token)
+	assert.Regexp(t, `msg=gatehouse.console.link_signin user_id=`+rootID+`\n`, e.logs.String(), "an audit event, without the token")
+	assert.NotContains(t, e.logs.String(), token)
 	c := w.Result().Cookies()
 	require.Len(t, c, 1)
 	assert.Contains(t, e.do(t, "GET", "/console/account", nil, c[0]).Body.String(), "root@example.com")
@@ -442,6 +444,7 @@ func TestSignInLink(t *testing.T) {
 	w = e.do(t, "POST", "/console/sign-in/link", url.Values{"token": {token}}, nil)
 	assert.Equal(t, 410, w.Code)
 	assert.Empty(t, w.Result().Cookies())
+	assert.Equal(t, 1, strings.Count(e.logs.String(), "gatehouse.console.link_signin"), "a refused link signs nobody in")
 
 	// Expired after 15 minutes.
 	link, err = IssueSignInLink(context.Background(), e.mem, "/console", rootID, e.clk.Now())
