@@ -530,16 +530,26 @@ func (m *Manager) Update(ctx context.Context, p *gatehouse.Principal, id string,
 }
 
 // Revoke revokes the key; it is refused from the next request on.
+// Revoking a revoked key changes nothing and returns it as it is: the
+// audit event and the key.revoked event are written only by the call that
+// revoked it.
 func (m *Manager) Revoke(ctx context.Context, p *gatehouse.Principal, id string) (*store.Key, error) {
-	a, _, err := m.load(ctx, p, id)
+	a, k, err := m.load(ctx, p, id)
 	if err != nil {
 		return nil, err
 	}
-	out, err := m.keys.RevokeKey(ctx, id, m.now())
+	// At the stores' precision (SQL keeps microseconds), so that the time
+	// the store answers with says whether this call set it.
+	now := m.now().Truncate(time.Microsecond)
+	out, err := m.keys.RevokeKey(ctx, id, now)
 	if err != nil {
 		return nil, storeError(err)
 	}
-	m.audit(ctx, "gatehouse.key.revoked", a, out)
+	// The store keeps the first revocation time: another time means
+	// another call revoked the key first.
+	if !k.Revoked() && out.RevokedAt.Equal(now) {
+		m.audit(ctx, "gatehouse.key.revoked", a, out)
+	}
 	return out, nil
 }
 

@@ -36,8 +36,9 @@ type Config struct {
 	// Default none: every link is refused.
 	SignInTokens store.SignInTokenStore
 	// Logger receives failures that the pages only summarize (a store that
-	// is down). It never receives a key, a password or a token. Default
-	// slog.Default().
+	// is down) and the audit event of a sign-in with a link
+	// (gatehouse.console.link_signin, with the user's ID). It never
+	// receives a key, a password or a token. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock of the expiry badges, the expiry control's dates
 	// and the credits shown. Default time.Now.
@@ -118,7 +119,7 @@ func (c *Console) routes() {
 	mux := http.NewServeMux()
 	p := c.prefix
 	static, _ := fs.Sub(assets, "static")
-	mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", cacheFor(time.Hour, http.FileServerFS(static))))
+	mux.Handle("GET "+p+"/static/", http.StripPrefix(p+"/static/", c.noListing(cacheFor(time.Hour, http.FileServerFS(static)))))
 	mux.HandleFunc("GET "+p+"/{$}", c.home)
 	mux.HandleFunc("GET "+p+"/sign-in", c.signInForm)
 	mux.HandleFunc("POST "+p+"/sign-in", c.signIn)
@@ -161,10 +162,33 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, pattern := c.mux.Handler(r); pattern == "" {
+		if allow := c.allowed(r); allow != "" {
+			h.Set("Allow", allow)
+			c.errorPage(w, r, nil, http.StatusMethodNotAllowed, "Method not allowed",
+				"This page cannot be used this way. Go back to the console and use its links and buttons.")
+			return
+		}
 		c.errorPage(w, r, nil, http.StatusNotFound, "Page not found", "There is no page at this address.")
 		return
 	}
 	c.mux.ServeHTTP(w, r)
+}
+
+// allowed returns the methods the page at r's path answers, for the Allow
+// header of a 405 ("" when there is no page there).
+func (c *Console) allowed(r *http.Request) string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		r2 := *r
+		r2.Method = m
+		if _, pattern := c.mux.Handler(&r2); pattern != "" {
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // contentSecurityPolicy allows the console's own stylesheet and script
@@ -172,6 +196,18 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the console's origin.
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// noListing answers a directory of the static files with a 404: only
+// the files are served, never a listing.
+func (c *Console) noListing(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			c.errorPage(w, r, nil, http.StatusNotFound, "Page not found", "There is no page at this address.")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 func cacheFor(d time.Duration, h http.Handler) http.Handler {
 	v := "public, max-age=" + itoa(int(d/time.Second))

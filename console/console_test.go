@@ -3,9 +3,11 @@ package console
 import (
 	"context"
 	"html"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -37,6 +39,20 @@ func TestSecurityHeaders(t *testing.T) {
 	w := e.do(t, "GET", "/console/static/console.css", nil, nil)
 	assert.Equal(t, 200, w.Code)
 	assert.Contains(t, w.Header().Get("Content-Type"), "text/css")
+	assert.Equal(t, "public, max-age=3600", w.Header().Get("Cache-Control"), "as the README says")
+}
+
+// The static files are served one by one; their directory is not listed.
+func TestStaticNoListing(t *testing.T) {
+	e := newEnv(t, Config{})
+	for _, path := range []string{"/console/static/", "/console/static/?C=M;O=D"} {
+		t.Run(path, func(t *testing.T) {
+			w := e.do(t, "GET", path, nil, nil)
+			assert.Equal(t, 404, w.Code)
+			assert.NotContains(t, w.Body.String(), `<a href="console.js">`, "no listing")
+			assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+		})
+	}
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
@@ -127,7 +143,7 @@ func TestCreateKeyShownOnce(t *testing.T) {
 	// A form_id that the server never made is refused too.
 	form.Set("form_id", "not-a-form-id")
 	w = e.do(t, "POST", "/console/keys", form, alice)
-	assert.Equal(t, 409, w.Code)
+	assert.Equal(t, 400, w.Code)
 }
 
 func TestCreateKeyErrorsNextToFields(t *testing.T) {
@@ -156,6 +172,7 @@ func TestCreateKeyErrorsNextToFields(t *testing.T) {
 		{"network with a zone", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"30"}, "allowed_cidrs": {"fe80::1%eth0"}}, "networks-error", "is not a network"},
 		{"too many networks", url.Values{"name": {"k"}, "role": {"viewer"}, "expires": {"30"}, "allowed_cidrs": {strings.Repeat("10.0.0.1\n", 65)}}, "networks-error", "at most 64 networks"},
 		{"no access", url.Values{"name": {"k"}, "expires": {"30"}}, "access-error", "Give scopes or a role."},
+		{"role and scopes", url.Values{"name": {"k"}, "role": {"viewer"}, "scopes": {"read write"}, "expires": {"30"}}, "access-error", "Choose a role or custom scopes, not both."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -414,6 +431,8 @@ func TestSignInLink(t *testing.T) {
 	require.Equal(t, 303, w.Code, w.Body.String())
 	assert.Equal(t, "/console/account?m=welcome", w.Header().Get("Location"))
 	assert.NotContains(t, w.Header().Get("Location"), token)
+	assert.Regexp(t, `msg=gatehouse.console.link_signin user_id=`+rootID+`\n`, e.logs.String(), "an audit event, without the token")
+	assert.NotContains(t, e.logs.String(), token)
 	c := w.Result().Cookies()
 	require.Len(t, c, 1)
 	assert.Contains(t, e.do(t, "GET", "/console/account", nil, c[0]).Body.String(), "root@example.com")
@@ -425,6 +444,7 @@ func TestSignInLink(t *testing.T) {
 	w = e.do(t, "POST", "/console/sign-in/link", url.Values{"token": {token}}, nil)
 	assert.Equal(t, 410, w.Code)
 	assert.Empty(t, w.Result().Cookies())
+	assert.Equal(t, 1, strings.Count(e.logs.String(), "gatehouse.console.link_signin"), "a refused link signs nobody in")
 
 	// Expired after 15 minutes.
 	link, err = IssueSignInLink(context.Background(), e.mem, "/console", rootID, e.clk.Now())
@@ -484,4 +504,243 @@ func TestPagination(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(body, `class="key-name"`))
 	assert.NotContains(t, body, `rel="next"`)
 	assert.Contains(t, body, "First page")
+}
+
+// A create or rotate form that failed can be sent again (going back and
+// resending it); only a form that acted is "already sent".
+func TestFailedFormCanBeResent(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice := e.as(t, aliceID)
+	p := &gatehouse.Principal{ID: aliceID, Scopes: []string{"admin", "read", "write"}}
+	tests := []struct {
+		name      string
+		rotate    bool
+		form      url.Values // the failing send; the resend fixes name and grace
+		storeDown bool
+		status    int // of the failed send
+	}{
+		{"create, store down", false, url.Values{"name": {"k"}, "role": {"viewer"}}, true, 503},
+		{"create, refused", false, url.Values{"name": {""}, "role": {"viewer"}}, false, 422},
+		{"rotate, store down", true, url.Values{"grace": {"0"}}, true, 503},
+		{"rotate, bad grace", true, url.Values{"grace": {"5"}}, false, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, action := "/console/keys/new", "/console/keys"
+			if tt.rotate {
+				k, err := e.mgr.Create(context.Background(), p, admin.CreateRequest{Name: "old", Role: "viewer"})
+				require.NoError(t, err)
+				page = "/console/keys/" + k.Record.ID
+				action = page + "/rotate"
+			}
+			form := url.Values{"form_id": {formID(t, e.do(t, "GET", page, nil, alice).Body.String())}}
+			for k, v := range tt.form {
+				form[k] = v
+			}
+			e.failWrites.Store(tt.storeDown)
+			w := e.do(t, "POST", action, form, alice)
+			e.failWrites.Store(false)
+			require.Equal(t, tt.status, w.Code, w.Body.String())
+			assert.NotContains(t, w.Body.String(), "already sent")
+
+			if !tt.rotate {
+				form.Set("name", "k")
+			} else {
+				form.Set("grace", "0")
+			}
+			w = e.do(t, "POST", action, form, alice)
+			require.Equal(t, 201, w.Code, "sent again after a failure: %s", w.Body.String())
+			key := keyPattern.FindString(w.Body.String())
+			require.NotEmpty(t, key)
+			// Once it acted, never again.
+			w = e.do(t, "POST", action, form, alice)
+			assert.Equal(t, 409, w.Code)
+			assert.NotContains(t, w.Body.String(), "cpx_live.")
+		})
+	}
+}
+
+// Two sends of one form at once: one acts, the other is refused, and no
+// second key is made.
+func TestConcurrentSendsActOnce(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice := e.as(t, aliceID)
+	form := url.Values{"form_id": {formID(t, e.do(t, "GET", "/console/keys/new", nil, alice).Body.String())},
+		"name": {"k"}, "role": {"viewer"}}
+	const n = 8
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- e.do(t, "POST", "/console/keys", form, alice).Code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for c := range codes {
+		count[c]++
+	}
+	assert.Equal(t, map[int]int{201: 1, 409: n - 1}, count)
+	keys, _, err := e.mem.ListKeys(context.Background(), store.KeyFilter{IncludeRevoked: true})
+	require.NoError(t, err)
+	assert.Len(t, keys, 1)
+}
+
+// A create or rotate form without a form_id, or with one the server
+// never made, is a bad request, not "already sent".
+func TestFormIDMissingOrMalformed(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice := e.as(t, aliceID)
+	k, err := e.mgr.Create(context.Background(), &gatehouse.Principal{ID: aliceID, Scopes: []string{"admin", "read"}},
+		admin.CreateRequest{Name: "k", Role: "viewer"})
+	require.NoError(t, err)
+	tests := []struct {
+		name, action, formID string
+		form                 url.Values
+	}{
+		{"create, missing", "/console/keys", "", url.Values{"name": {"k"}, "role": {"viewer"}}},
+		{"create, malformed", "/console/keys", "not-a-form-id", url.Values{"name": {"k"}, "role": {"viewer"}}},
+		{"rotate, missing", "/console/keys/" + k.Record.ID + "/rotate", "", url.Values{"grace": {"0"}}},
+		{"rotate, lower case", "/console/keys/" + k.Record.ID + "/rotate", strings.Repeat("a", 26), url.Values{"grace": {"0"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.formID != "" {
+				tt.form.Set("form_id", tt.formID)
+			}
+			w := e.do(t, "POST", tt.action, tt.form, alice)
+			assert.Equal(t, 400, w.Code)
+			assert.NotContains(t, w.Body.String(), "already sent")
+		})
+	}
+	keys, _, err := e.mem.ListKeys(context.Background(), store.KeyFilter{IncludeRevoked: true})
+	require.NoError(t, err)
+	assert.Len(t, keys, 1)
+}
+
+// Editing or rotating a key from a page opened before it was revoked:
+// the refusal is shown where it can be seen, at the top of the page.
+func TestStaleTabRefusalShown(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice := e.as(t, aliceID)
+	p := &gatehouse.Principal{ID: aliceID, Scopes: []string{"admin", "read", "write"}}
+	tests := []struct {
+		name   string
+		action string
+		form   url.Values
+	}{
+		{"edit", "", url.Values{"name": {"new name"}}},
+		{"rotate", "/rotate", url.Values{"grace": {"0"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := e.mgr.Create(context.Background(), p, admin.CreateRequest{Name: "k", Role: "viewer"})
+			require.NoError(t, err)
+			path := "/console/keys/" + k.Record.ID
+			tt.form.Set("form_id", formID(t, e.do(t, "GET", path, nil, alice).Body.String()))
+			_, err = e.mgr.Revoke(context.Background(), p, k.Record.ID)
+			require.NoError(t, err)
+			w := e.do(t, "POST", path+tt.action, tt.form, alice)
+			assert.Equal(t, 422, w.Code)
+			assert.Contains(t, w.Body.String(), `<p class="alert" role="alert">This key was revoked; it cannot be edited or rotated.</p>`)
+		})
+	}
+}
+
+// A page asked with a method it does not answer is a 405 that says which
+// it does; a path with no page is a 404.
+func TestMethodNotAllowed(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice := e.as(t, aliceID)
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"PUT", "/console/keys", 405, "GET, HEAD, POST"},
+		{"DELETE", "/console/keys/key_1", 405, "GET, HEAD, POST"},
+		{"OPTIONS", "/console/account", 405, "GET, HEAD"},
+		{"GET", "/console/keys/key_1/revoke", 405, "POST"},
+		{"PATCH", "/console/sign-out", 405, "POST"},
+		{"DELETE", "/console/nope", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			w := e.do(t, tt.method, tt.path, nil, alice)
+			assert.Equal(t, tt.status, w.Code)
+			assert.Equal(t, tt.allow, w.Header().Get("Allow"))
+			assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+		})
+	}
+}
+
+// The manager's messages read as sentences next to their fields: a
+// message that is a sentence of its own is not glued to the field's name.
+func TestErrorSentences(t *testing.T) {
+	e := newEnv(t, Config{})
+	alice, root := e.as(t, aliceID), e.as(t, rootID)
+	tests := []struct {
+		name   string
+		who    any
+		path   string
+		form   url.Values
+		status int
+		want   string
+	}{
+		{"org ID taken", root, "/console/orgs", url.Values{"id": {"acme"}, "name": {"Acme again"}}, 422,
+			`id="org-id-error">An organization with this ID exists.</p>`},
+		{"email taken", alice, "/console/orgs/acme/members", url.Values{"email": {"bob@example.com"}, "level": {"member"}}, 422,
+			`id="member-email-error">Another user has this address.</p>`},
+		{"unknown role", alice, "", url.Values{"name": {"k"}, "role": {"wizard"}}, 422,
+			`id="access-error">This role is not a known role.</p>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var w *httptest.ResponseRecorder
+			if tt.path == "" {
+				w = e.createKey(t, cookieOf(tt.who), tt.form)
+			} else {
+				w = e.do(t, "POST", tt.path, tt.form, cookieOf(tt.who))
+			}
+			require.Equal(t, tt.status, w.Code, w.Body.String())
+			assert.Contains(t, html.UnescapeString(w.Body.String()), tt.want)
+		})
+	}
+}
+
+// A member reads the key policy without a form to change it; an admin
+// gets the form.
+func TestPolicyReadOnlyForMembers(t *testing.T) {
+	e := newEnv(t, Config{})
+	_, err := e.mgr.SetOrgPolicy(context.Background(), &gatehouse.Principal{ID: aliceID, Scopes: []string{"admin"}}, "acme",
+		&admin.Policy{RequireExpiry: true, MaxLifetimeDays: 90})
+	require.NoError(t, err)
+	tests := []struct {
+		name     string
+		who      string
+		readOnly bool
+	}{
+		{"member", bobID, true},
+		{"org admin", aliceID, false},
+		{"super admin", rootID, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := e.do(t, "GET", "/console/orgs/acme/policy", nil, e.as(t, tt.who))
+			require.Equal(t, 200, w.Code)
+			body := w.Body.String()
+			if tt.readOnly {
+				assert.NotContains(t, body, `action="/console/orgs/acme/policy"`)
+				assert.NotContains(t, body, "Save policy")
+				assert.Contains(t, body, "<dt>Maximum lifetime</dt><dd>90 days</dd>")
+				assert.Contains(t, body, "Only an admin of the organization can change it.")
+			} else {
+				assert.Contains(t, body, `action="/console/orgs/acme/policy"`)
+				assert.Contains(t, body, "Save policy")
+			}
+		})
+	}
 }

@@ -44,3 +44,21 @@ func TestRowStatusAndBadge(t *testing.T) {
 		})
 	}
 }
+
+func TestFieldMessage(t *testing.T) {
+	tests := []struct {
+		label, raw, want string
+	}{
+		{"name", "is required", "Name is required."},
+		{"email", "must be an address like ada@example.com", "Email must be an address like ada@example.com."},
+		{"ID", "an organization with this ID exists", "An organization with this ID exists."},
+		{"email", "another user has this address", "Another user has this address."},
+		{"this role", "is not a known role", "This role is not a known role."},
+		{"id", "the key is revoked", "The key is revoked."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			assert.Equal(t, tt.want, fieldMessage(tt.label, tt.raw))
+		})
+	}
+}

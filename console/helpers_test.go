@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,6 +66,26 @@ type env struct {
 	auth   *apikey.Authenticator
 	logs   *safeBuffer
 	format apikey.Format
+	// failWrites makes the manager's key creations (create and rotate)
+	// fail as a store that is down does.
+	failWrites atomic.Bool
+}
+
+// faultyWrites is the key store with writes that fail while fail is set.
+type faultyWrites struct {
+	store.KeyStore
+	fail *atomic.Bool
+}
+
+func (f faultyWrites) Unwrap() store.KeyStore { return f.KeyStore }
+
+var errStoreDown = errors.New("test: store down")
+
+func (f faultyWrites) CreateKey(ctx context.Context, k *store.Key) error {
+	if f.fail.Load() {
+		return errStoreDown
+	}
+	return f.KeyStore.CreateKey(ctx, k)
 }
 
 func adminScopes(u *store.User) []string {
@@ -85,7 +107,7 @@ func newEnv(t *testing.T, cfg Config) *env {
 	require.NoError(t, err)
 	hasher, err := testPasswords()
 	require.NoError(t, err)
-	e.mgr, err = admin.NewManager(e.keys, e.mem, e.format, admin.Config{Orgs: e.mem, Passwords: hasher, Logger: log, Now: e.clk.Now})
+	e.mgr, err = admin.NewManager(faultyWrites{KeyStore: e.keys, fail: &e.failWrites}, e.mem, e.format, admin.Config{Orgs: e.mem, Passwords: hasher, Logger: log, Now: e.clk.Now})
 	require.NoError(t, err)
 	sessions, err := store.NewSessionCache(e.mem, store.CacheConfig{Now: e.clk.Now})
 	require.NoError(t, err)

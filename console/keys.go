@@ -142,17 +142,27 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 		return
 	}
 	p := r.PostForm
-	if !c.sent.first(p.Get("form_id")) {
-		c.alreadySent(w, r, v)
+	formID := p.Get("form_id")
+	if !c.takeForm(w, r, v, formID) {
 		return
 	}
+	done := false
+	defer func() {
+		if !done {
+			c.sent.release(formID)
+		}
+	}()
 	f := keyForm{Name: p.Get("name"), Description: p.Get("description"), Role: p.Get("role"),
 		Scopes: p.Get("scopes"), Expiry: expiryField{Choice: p.Get("expires"), Date: p.Get("expires_on")},
 		Networks: p.Get("allowed_cidrs"), OwnerID: p.Get("owner_id"), Errors: map[string]string{}}
 	req := admin.CreateRequest{Name: f.Name, Description: f.Description, OwnerID: f.OwnerID}
-	if f.Role != "" {
+	switch {
+	case f.Role != "" && strings.TrimSpace(f.Scopes) != "":
+		// Never drop what was typed: the role select has a default.
+		f.Errors["access"] = "Choose a role or custom scopes, not both. To use the scopes, choose “custom scopes” as the role."
+	case f.Role != "":
 		req.Role = f.Role
-	} else {
+	default:
 		req.Scopes = strings.Fields(f.Scopes)
 	}
 	var msg string
@@ -189,26 +199,40 @@ func (c *Console) createKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 		c.fail(w, r, v, err)
 		return
 	}
+	done = true
 	c.render(w, r, http.StatusCreated, "shown", page{Title: "Your new API key", Nav: "keys", Me: v,
 		Data: shownData{Key: created.Key, Row: rowOf(created.Record, c.now())}})
 }
 
-// alreadySent answers a create or rotate form sent a second time.
-func (c *Console) alreadySent(w http.ResponseWriter, r *http.Request, v *viewer) {
-	c.errorPage(w, r, v, http.StatusConflict, "This form was already sent",
-		"A new key is shown only once, so it is not shown again. Find it in your list of keys; if you did not keep it, rotate or revoke it there.")
+// takeForm takes the once-only form_id of a create or rotate form before
+// its action runs; the caller releases it when the action fails. A
+// missing or malformed form_id is a 400; one already taken (the form was
+// sent before and acted, or is being sent right now) is a 409.
+func (c *Console) takeForm(w http.ResponseWriter, r *http.Request, v *viewer, id string) bool {
+	switch {
+	case !validFormID(id):
+		c.errorPage(w, r, v, http.StatusBadRequest, "Bad request",
+			"The form could not be read. Open the page again and send the form from there.")
+		return false
+	case !c.sent.take(id):
+		c.errorPage(w, r, v, http.StatusConflict, "This form was already sent",
+			"A new key is shown only once, so it is not shown again. Find it in your list of keys; if you did not keep it, rotate or revoke it there.")
+		return false
+	}
+	return true
 }
 
 // formErrors maps the manager's field names to the form's.
 func formErrors(ve *admin.ValidationError) map[string]string {
 	out := make(map[string]string, len(ve.Fields))
 	for k, raw := range ve.Fields {
-		msg := sentence(raw)
 		switch k {
 		case "name", "description":
-			out[k] = sentence(k + " " + raw)
-		case "scopes", "role":
-			out["access"] = msg
+			out[k] = fieldMessage(k, raw)
+		case "scopes":
+			out["access"] = fieldMessage("the scopes", raw)
+		case "role":
+			out["access"] = fieldMessage("this role", raw)
 		case "expires_at", "expires_in_days":
 			// The API's hints ("give expires_at ...") are not the form's.
 			m, _, _ := strings.Cut(raw, ":")
@@ -217,11 +241,11 @@ func formErrors(ve *admin.ValidationError) map[string]string {
 			}
 			out["expires"] = sentence(m)
 		case "tenant_id":
-			out["owner"] = msg
+			out["owner"] = fieldMessage("the organization", raw)
 		case "allowed_cidrs":
 			out["networks"] = "Give one network or address per line, such as 10.0.0.0/8 or 2001:db8::/32."
 		default:
-			out["form"] = msg
+			out["form"] = fieldMessage(strings.ReplaceAll(k, "_", " "), raw)
 		}
 	}
 	return out
@@ -249,6 +273,10 @@ type keyPage struct {
 	FormID   string
 	Errors   map[string]string
 	MaxGrace time.Duration
+	// Alert is a refusal shown at the top of the page: the edit and
+	// rotate forms, where errors are shown, are not on the page of a key
+	// that is revoked or expired.
+	Alert string
 }
 
 // Editing reports whether the form edits an existing key (it does).
@@ -278,6 +306,13 @@ func (c *Console) renderKey(w http.ResponseWriter, r *http.Request, v *viewer, s
 		return
 	}
 	d.Row = rows[0]
+	if len(d.Errors) > 0 && !d.Row.Active() {
+		// Sent from a page opened before the key was revoked or expired.
+		d.Alert = "This key has expired; it cannot be edited or rotated."
+		if d.Row.Status == "revoked" {
+			d.Alert = "This key was revoked; it cannot be edited or rotated."
+		}
+	}
 	pol, hint, err := c.policyFor(r.Context(), d.Row.TenantID)
 	if err != nil {
 		c.fail(w, r, v, err)
@@ -341,15 +376,21 @@ func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if !c.parseForm(w, r, v) {
 		return
 	}
-	if !c.sent.first(r.PostForm.Get("form_id")) {
-		c.alreadySent(w, r, v)
-		return
-	}
 	grace, ok := graces[r.PostForm.Get("grace")]
 	if !ok {
 		c.errorPage(w, r, v, http.StatusBadRequest, "Bad request", "Choose one of the grace periods offered.")
 		return
 	}
+	formID := r.PostForm.Get("form_id")
+	if !c.takeForm(w, r, v, formID) {
+		return
+	}
+	done := false
+	defer func() {
+		if !done {
+			c.sent.release(formID)
+		}
+	}()
 	rot, err := c.m.Rotate(r.Context(), v.P, r.PathValue("id"), grace)
 	var ve *admin.ValidationError
 	switch {
@@ -367,6 +408,7 @@ func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 		c.fail(w, r, v, err)
 		return
 	}
+	done = true
 	now := c.now()
 	old := rowOf(rot.Old, now)
 	c.render(w, r, http.StatusCreated, "shown", page{Title: "Your rotated API key", Nav: "keys", Me: v,

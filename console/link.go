@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -83,6 +84,8 @@ func (c *Console) useLink(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, nil, err)
 		return
 	}
+	// The audit event of the sign-in: who, never the token.
+	c.log.LogAttrs(r.Context(), slog.LevelInfo, "gatehouse.console.link_signin", slog.String("user_id", t.UserID))
 	http.Redirect(w, r, c.prefix+"/account?m=welcome", http.StatusSeeOther)
 }
 

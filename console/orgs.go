@@ -195,10 +195,27 @@ func fieldErrors(ve *admin.ValidationError, fields ...string) map[string]string 
 			label = "ID"
 		}
 		if !known {
-			out["form"] = strings.TrimSpace(out["form"] + " " + sentence(label+" "+raw))
+			out["form"] = strings.TrimSpace(out["form"] + " " + fieldMessage(label, raw))
 			continue
 		}
-		out[k] = sentence(label + " " + raw)
+		out[k] = fieldMessage(label, raw)
 	}
 	return out
+}
+
+// continuations start the manager's messages that go on from the field's
+// name ("is required", "must be ...").
+var continuations = []string{"is ", "must ", "may ", "has ", "cannot ", "needs "}
+
+// fieldMessage is the manager's message raw about the field labelled
+// label as a sentence: "Name is required." for a message that goes on
+// from the name, the message alone ("Another user has this address.")
+// for one that is a sentence of its own.
+func fieldMessage(label, raw string) string {
+	for _, c := range continuations {
+		if strings.HasPrefix(raw, c) {
+			return sentence(label + " " + raw)
+		}
+	}
+	return sentence(raw)
 }

@@ -18,6 +18,9 @@ type policyData struct {
 	DefaultDays   string
 	Cap           int
 	Errors        map[string]string
+	// ReadOnly shows the policy without its form: to a member, who may
+	// read it but not change it.
+	ReadOnly bool
 }
 
 // showPolicy is an organization's key policy and the form that sets it.
@@ -46,7 +49,7 @@ func days(n int) string {
 }
 
 func (c *Console) renderPolicy(w http.ResponseWriter, r *http.Request, v *viewer, status int, d policyData, flash string) {
-	d.Cap = admin.MaxLifetimeDaysCap
+	d.Cap, d.ReadOnly = admin.MaxLifetimeDaysCap, !v.OrgAdmin()
 	nav := "orgs"
 	if d.Org.ID == v.TenantID() {
 		nav = "org"
