@@ -21,6 +21,9 @@ type policyData struct {
 	// ReadOnly shows the policy without its form: to a member, who may
 	// read it but not change it.
 	ReadOnly bool
+	// CanRelax offers the reset to the default: only a super admin may
+	// relax or clear a policy (an org admin may only tighten it).
+	CanRelax bool
 }
 
 // showPolicy is an organization's key policy and the form that sets it.
@@ -49,7 +52,7 @@ func days(n int) string {
 }
 
 func (c *Console) renderPolicy(w http.ResponseWriter, r *http.Request, v *viewer, status int, d policyData, flash string) {
-	d.Cap, d.ReadOnly = admin.MaxLifetimeDaysCap, !v.OrgAdmin()
+	d.Cap, d.ReadOnly, d.CanRelax = admin.MaxLifetimeDaysCap, !v.OrgAdmin(), v.SuperAdmin()
 	nav := "orgs"
 	if d.Org.ID == v.TenantID() {
 		nav = "org"
