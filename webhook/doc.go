@@ -33,7 +33,8 @@
 //		// ...
 //	}
 //
-// The package uses the standard library only, so a receiver that imports
+// The package depends on the standard library only (and this module's
+// stdlib-only loopback check), so a receiver that imports
 // it pulls in nothing else. The sender's side (the outbox and its
 // dispatcher) is in package [github.com/gatehouse-go/gatehouse/webhook/outbox].
 package webhook

@@ -2,9 +2,9 @@ package webhook
 
 import (
 	"errors"
-	"net"
 	"net/url"
-	"strings"
+
+	"github.com/gatehouse-go/gatehouse/internal/loopback"
 )
 
 // ErrURL means an endpoint URL is not https (or http on a loopback host),
@@ -27,17 +27,9 @@ func CheckURL(raw string) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if loopback.Host(u.Hostname()) {
 			return nil
 		}
 	}
 	return ErrURL
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
