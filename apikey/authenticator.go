@@ -3,6 +3,7 @@ package apikey
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,11 +78,12 @@ func NewAuthenticator(f Format, keys store.KeyStore, cfg Config) (*Authenticator
 		}
 		roles = roles.Clone()
 		a.principal = func(k *store.Key) *gatehouse.Principal { return PrincipalOf(k, roles) }
+	} else {
+		// PrincipalOf carries the key's controls; a custom Principal
+		// cannot drop them (fail closed).
+		build := a.principal
+		a.principal = func(k *store.Key) *gatehouse.Principal { return withControls(build(k), k) }
 	}
-	// The key's controls go into every principal built for it, whatever
-	// builds it: a custom Principal cannot drop them (fail closed).
-	build := a.principal
-	a.principal = func(k *store.Key) *gatehouse.Principal { return withControls(build(k), k) }
 	if a.now == nil {
 		if a.cache != nil {
 			a.now = a.cache.Clock()
@@ -218,7 +220,7 @@ func check(k *store.Key, now time.Time) error {
 // when k has none (or p already carries them), else a copy. With a
 // store.KeyCache it runs once per cached key.
 func withControls(p *gatehouse.Principal, k *store.Key) *gatehouse.Principal {
-	if p == nil || (len(k.AllowedNetworks) == 0 && k.Credits == nil) {
+	if p == nil || (p.Credits == k.Credits && slices.Equal(p.AllowedNetworks, k.AllowedNetworks)) {
 		return p
 	}
 	c := *p
@@ -247,5 +249,8 @@ func PrincipalOf(k *store.Key, roles scopes.Roles) *gatehouse.Principal {
 		KeyID:     k.ID,
 		ExpiresAt: k.ExpiresAt,
 		Metadata:  k.Clone().Metadata,
+		// The key's controls, checked by the middleware on every request.
+		AllowedNetworks: k.AllowedNetworks,
+		Credits:         k.Credits,
 	}
 }
