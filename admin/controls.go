@@ -59,20 +59,9 @@ func ParseCIDRs(ss []string) ([]netip.Prefix, bool) {
 	}
 	out := make([]netip.Prefix, 0, len(ss))
 	for _, s := range ss {
-		s = strings.TrimSpace(s)
-		var p netip.Prefix
-		if strings.Contains(s, "/") {
-			var err error
-			if p, err = netip.ParsePrefix(s); err != nil {
-				return nil, false
-			}
-		} else {
-			a, err := netip.ParseAddr(s)
-			if err != nil || a.Zone() != "" {
-				return nil, false
-			}
-			a = a.Unmap()
-			p = netip.PrefixFrom(a, a.BitLen())
+		p, ok := store.ParseNetwork(strings.TrimSpace(s))
+		if !ok {
+			return nil, false
 		}
 		out = append(out, p)
 	}

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-go/gatehouse/admin"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // parseNetworks reads the allowed networks field: one CIDR or address per
@@ -19,15 +20,15 @@ func parseNetworks(text string) ([]netip.Prefix, string) {
 	if len(entries) > admin.MaxAllowedNetworks {
 		return nil, "Give at most " + itoa(admin.MaxAllowedNetworks) + " networks."
 	}
+	ps := make([]netip.Prefix, 0, len(entries))
 	for _, s := range entries {
-		if _, ok := admin.ParseCIDRs([]string{s}); !ok {
+		p, ok := store.ParseNetwork(s)
+		if !ok {
 			return nil, "“" + clip(s, 60) + "” is not a network such as 10.0.0.0/8 or 2001:db8::/32, or a single address."
 		}
+		ps = append(ps, p)
 	}
-	ps, ok := admin.ParseCIDRs(entries)
-	if !ok {
-		return nil, "Give one network or address per line, at most " + itoa(admin.MaxAllowedNetworks) + "."
-	}
+	ps, _ = store.NormalizeNetworks(ps) // each entry is normalized already: this drops duplicates
 	return ps, ""
 }
 

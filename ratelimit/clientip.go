@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // ClientIPConfig configures a [ClientIP]. The zero value keys clients by
@@ -277,27 +279,11 @@ func forwardedFor(elem string) (netip.Addr, bool) {
 func ParseTrustedProxies(ss []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for i, s := range ss {
-		var p netip.Prefix
-		var err error
-		if strings.Contains(s, "/") {
-			p, err = netip.ParsePrefix(s)
-		} else {
-			var a netip.Addr
-			if a, err = netip.ParseAddr(s); err == nil {
-				a = a.Unmap()
-				p = netip.PrefixFrom(a, a.BitLen())
-			}
+		p, ok := store.ParseNetwork(s)
+		if !ok {
+			return nil, fmt.Errorf("trusted proxy %d is not an address or a CIDR prefix (an IPv4-mapped prefix must be at least /96)", i)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("trusted proxy %d is not an address or a CIDR prefix", i)
-		}
-		if p.Addr().Is4In6() {
-			if p.Bits() < 96 {
-				return nil, fmt.Errorf("trusted proxy %d: an IPv4-mapped prefix must be at least /96", i)
-			}
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-		}
-		out = append(out, p.Masked())
+		out = append(out, p)
 	}
 	return out, nil
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse"
@@ -115,35 +117,62 @@ func (m *Memory) TakeCredits(ctx context.Context, keyID string, _ *gatehouse.Cre
 	})
 }
 
-// NormalizeNetworks returns ps masked, IPv4-mapped ones as IPv4, without
-// duplicates, in the order given; nil for an empty list. It reports false
+// ParseNetwork reads an address or a CIDR prefix ("10.0.0.5",
+// "10.0.0.0/8", "fd00::/8") as a network: an address is a prefix of its
+// full length, and the result is normalized as [NormalizeNetworks] does
+// each entry. It reports false for anything else.
+func ParseNetwork(s string) (netip.Prefix, bool) {
+	var p netip.Prefix
+	if strings.Contains(s, "/") {
+		var err error
+		if p, err = netip.ParsePrefix(s); err != nil {
+			return netip.Prefix{}, false
+		}
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, false // PrefixFrom would drop a zone
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	return normalizeNetwork(p)
+}
+
+// normalizeNetwork returns p masked, as IPv4 when it is IPv4-mapped; false
 // for an invalid prefix, one with a zone, or an IPv4-mapped one shorter
 // than /96 (::ffff:10.0.0.0/8 would be ::/8, which holds no IPv4 address).
+func normalizeNetwork(p netip.Prefix) (netip.Prefix, bool) {
+	if !p.IsValid() {
+		return netip.Prefix{}, false
+	}
+	if a := p.Addr(); a.Zone() != "" {
+		return netip.Prefix{}, false
+	} else if a.Is4In6() {
+		if p.Bits() < 96 {
+			return netip.Prefix{}, false
+		}
+		// An IPv4-mapped network is the IPv4 network: client addresses
+		// are unmapped before they are checked.
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), true
+}
+
+// NormalizeNetworks returns ps normalized (masked, IPv4-mapped ones as
+// IPv4), without duplicates, in the order given; nil for an empty list. It
+// reports false for an invalid prefix, one with a zone, or an IPv4-mapped
+// one shorter than /96.
 func NormalizeNetworks(ps []netip.Prefix) ([]netip.Prefix, bool) {
 	if len(ps) == 0 {
 		return nil, true
 	}
 	out := make([]netip.Prefix, 0, len(ps))
 	for _, p := range ps {
-		if !p.IsValid() {
+		p, ok := normalizeNetwork(p)
+		if !ok {
 			return nil, false
 		}
-		if a := p.Addr(); a.Zone() != "" {
-			return nil, false
-		} else if a.Is4In6() {
-			if p.Bits() < 96 {
-				return nil, false
-			}
-			// An IPv4-mapped network is the IPv4 network: client
-			// addresses are unmapped before they are checked.
-			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
-		}
-		p = p.Masked()
-		dup := false
-		for _, q := range out {
-			dup = dup || q == p
-		}
-		if !dup {
+		if !slices.Contains(out, p) {
 			out = append(out, p)
 		}
 	}
