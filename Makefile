@@ -16,7 +16,7 @@ unit:
 # The allocation budgets of the hot paths, checked without -race (whose
 # instrumentation allocates, so those tests skip themselves under it).
 allocs:
-	@echo "== allocation tests, without -race (.)"; $(GO) test -count=1 -run '(?i)alloc' ./...
+	@for m in $(MODULES); do echo "== allocation tests, without -race ($$m)"; (cd $$m && $(GO) test -count=1 -run '(?i)alloc' ./...) || exit 1; done
 
 # Runs every Fuzz target of the root module briefly, beyond its seed corpus:
 # a count of inputs per target (scripts/fuzz.sh has the table), not a
