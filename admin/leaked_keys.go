@@ -9,11 +9,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-go/gatehouse/internal/httpget"
 )
 
 // Errors of the signing keys of leak reports.
@@ -100,9 +101,8 @@ func (g *reporterKeys) key(ctx context.Context, id string) (*ecdsa.PublicKey, er
 		return nil, &SigningKeysRetryError{RetryAfter: g.interval - since, Err: err}
 	}
 	g.lastFetch = now
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keySetFetchTimeout)
-	defer cancel()
-	m, err := g.fetch(fctx)
+	// The fetch outlives a caller who hangs up, within its own bound.
+	m, err := g.fetch(context.WithoutCancel(ctx))
 	g.lastErr = err
 	if err != nil {
 		return nil, &SigningKeysRetryError{RetryAfter: g.interval, Err: fmt.Errorf("%w: %v", ErrSigningKeysUnavailable, err)}
@@ -115,25 +115,9 @@ func (g *reporterKeys) key(ctx context.Context, id string) (*ecdsa.PublicKey, er
 }
 
 func (g *reporterKeys) fetch(ctx context.Context) (map[string]*ecdsa.PublicKey, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.url, nil)
+	body, err := httpget.Capped(ctx, g.client, g.url, "application/json", keySetFetchTimeout, g.maxBody, "key set")
 	if err != nil {
 		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := g.client.Do(req)
-	if err != nil {
-		return nil, errors.New("key set request failed")
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("key set answered %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, g.maxBody+1))
-	if err != nil {
-		return nil, errors.New("key set read failed")
-	}
-	if int64(len(body)) > g.maxBody {
-		return nil, errors.New("key set larger than its cap")
 	}
 	var doc struct {
 		PublicKeys []struct {

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gatehouse-go/gatehouse/internal/httpget"
 
 	"github.com/gatehouse-go/gatehouse"
 )
@@ -333,7 +334,7 @@ func (j *JWKS) fetch(ctx context.Context) error {
 	if j.locate != nil {
 		u = j.locate(ctx)
 	}
-	body, err := getCapped(ctx, j.client, u, "application/jwk-set+json, application/json", j.cfg.Timeout, j.cfg.MaxSize, "jwks")
+	body, err := httpget.Capped(ctx, j.client, u, "application/jwk-set+json, application/json", j.cfg.Timeout, j.cfg.MaxSize, "jwtauth: jwks")
 	if err != nil {
 		return err
 	}
@@ -343,35 +344,6 @@ func (j *JWKS) fetch(ctx context.Context) error {
 	}
 	j.install(keys, j.cfg.Now())
 	return nil
-}
-
-// getCapped GETs rawURL with client within timeout and returns a 200
-// response's body, at most maxSize bytes: a larger one is an error. what
-// names the fetch in errors ("jwks").
-func getCapped(ctx context.Context, client *http.Client, rawURL, accept string, timeout time.Duration, maxSize int64, what string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("jwtauth: %s: %w", what, err)
-	}
-	req.Header.Set("Accept", accept)
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("jwtauth: %s: fetch: %w", what, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("jwtauth: %s: fetch: status %d", what, resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("jwtauth: %s: read: %w", what, err)
-	}
-	if int64(len(body)) > maxSize {
-		return nil, fmt.Errorf("jwtauth: %s: response larger than %d bytes", what, maxSize)
-	}
-	return body, nil
 }
 
 // install replaces the set. A key whose kid, algorithm and material are

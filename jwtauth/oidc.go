@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse-go/gatehouse/internal/httpget"
+
 	"github.com/gatehouse-go/gatehouse/internal/loopback"
 )
 
@@ -214,7 +216,7 @@ func (d *DiscoveredKeys) locate(ctx context.Context) string {
 // fetchDocument fetches and checks the discovery document and returns its
 // jwks_uri.
 func (d *DiscoveredKeys) fetchDocument(ctx context.Context) (string, error) {
-	body, err := getCapped(ctx, d.client, d.docURL, "application/json", d.timeout, d.maxSize, "oidc")
+	body, err := httpget.Capped(ctx, d.client, d.docURL, "application/json", d.timeout, d.maxSize, "jwtauth: oidc")
 	if err != nil {
 		return "", err
 	}
