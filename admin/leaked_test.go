@@ -6,11 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -26,71 +22,9 @@ import (
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/admin"
 	"github.com/gatehouse-go/gatehouse/apikey"
+	"github.com/gatehouse-go/gatehouse/internal/testgithub"
 	"github.com/gatehouse-go/gatehouse/store"
 )
-
-// reporter is a fake GitHub: P-256 keys published at a test server, and
-// signed reports.
-type reporter struct {
-	mu      sync.Mutex
-	keys    map[string]*ecdsa.PrivateKey
-	down    bool
-	fetches atomic.Int64
-	srv     *httptest.Server
-}
-
-func newReporter(t *testing.T, ids ...string) *reporter {
-	t.Helper()
-	r := &reporter{keys: map[string]*ecdsa.PrivateKey{}}
-	for _, id := range ids {
-		r.addKey(t, id)
-	}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		r.fetches.Add(1)
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if r.down {
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		}
-		type pub struct {
-			ID      string `json:"key_identifier"`
-			Key     string `json:"key"`
-			Current bool   `json:"is_current"`
-		}
-		var doc struct {
-			PublicKeys []pub `json:"public_keys"`
-		}
-		for id, k := range r.keys {
-			der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-			if err != nil {
-				panic(err)
-			}
-			doc.PublicKeys = append(doc.PublicKeys, pub{id, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), true})
-		}
-		_ = json.NewEncoder(w).Encode(doc)
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *reporter) addKey(t *testing.T, id string) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	r.mu.Lock()
-	r.keys[id] = k
-	r.mu.Unlock()
-	return k
-}
-
-func sign(t *testing.T, k *ecdsa.PrivateKey, body []byte) string {
-	t.Helper()
-	sum := sha256.Sum256(body)
-	sig, err := ecdsa.SignASN1(rand.Reader, k, sum[:])
-	require.NoError(t, err)
-	return base64.StdEncoding.EncodeToString(sig)
-}
 
 // lookups counts KeyByDigest calls and fails them while down is set.
 type lookups struct {
@@ -108,7 +42,7 @@ func (l *lookups) KeyByDigest(ctx context.Context, d store.Digest) (*store.Key, 
 }
 
 type leakFixture struct {
-	rep    *reporter
+	rep    *testgithub.Reporter
 	keys   *lookups
 	cache  *store.KeyCache
 	auth   *apikey.Authenticator
@@ -122,7 +56,7 @@ type leakFixture struct {
 
 func newLeakFixture(t *testing.T, action string) *leakFixture {
 	t.Helper()
-	f := &leakFixture{rep: newReporter(t, "k1"), keys: &lookups{KeyStore: store.NewMemory()}, clock: newClock(t0), logs: &syncBuffer{}}
+	f := &leakFixture{rep: testgithub.New(t, "k1"), keys: &lookups{KeyStore: store.NewMemory()}, clock: newClock(t0), logs: &syncBuffer{}}
 	var err error
 	f.hasher, err = store.NewHasher([]byte("pepper-for-leak-tests"))
 	require.NoError(t, err)
@@ -139,7 +73,7 @@ func newLeakFixture(t *testing.T, action string) *leakFixture {
 	m, err := admin.NewManager(f.cache, store.NewMemory(), format, admin.Config{Hasher: f.hasher, Logger: slogJSON(f.logs),
 		Events: sink, Now: f.clock.Now})
 	require.NoError(t, err)
-	l, err := admin.NewLeakedKeys(m, admin.LeakConfig{KeysURL: f.rep.srv.URL, Action: action, MaxBody: 64 << 10, MaxTokens: 10})
+	l, err := admin.NewLeakedKeys(m, admin.LeakConfig{KeysURL: f.rep.URL, Action: action, MaxBody: 64 << 10, MaxTokens: 10})
 	require.NoError(t, err)
 	f.srv = httptest.NewServer(l)
 	t.Cleanup(f.srv.Close)
@@ -166,11 +100,9 @@ func (f *leakFixture) post(t *testing.T, id string, body []byte, sig string) (in
 func (f *leakFixture) send(t *testing.T, id string, body []byte, sig string) (int, http.Header, []byte) {
 	t.Helper()
 	if sig == "" {
-		f.rep.mu.Lock()
-		k := f.rep.keys[id]
-		f.rep.mu.Unlock()
+		k := f.rep.Key(id)
 		require.NotNil(t, k, "reporter key %s", id)
-		sig = sign(t, k, body)
+		sig = testgithub.Sign(t, k, body)
 	}
 	req, err := http.NewRequest("POST", f.srv.URL, bytes.NewReader(body))
 	require.NoError(t, err)
@@ -339,13 +271,13 @@ func TestLeakedKeysSignature(t *testing.T) {
 		sig    string
 		status int
 	}{
-		{"signed by another key", "k1", body, sign(t, other, body), 401},
-		{"signature of another body", "k1", body, sign(t, f.rep.keys["k1"], []byte("[]")), 401},
+		{"signed by another key", "k1", body, testgithub.Sign(t, other, body), 401},
+		{"signature of another body", "k1", body, testgithub.Sign(t, f.rep.Key("k1"), []byte("[]")), 401},
 		{"no signature", "k1", body, "-", 401},
 		{"signature not base64", "k1", body, "%%%", 401},
 		{"huge signature", "k1", body, strings.Repeat("A", 1000), 401},
-		{"no key id", "", body, sign(t, f.rep.keys["k1"], body), 401},
-		{"key id too long", strings.Repeat("k", 300), body, sign(t, f.rep.keys["k1"], body), 401},
+		{"no key id", "", body, testgithub.Sign(t, f.rep.Key("k1"), body), 401},
+		{"key id too long", strings.Repeat("k", 300), body, testgithub.Sign(t, f.rep.Key("k1"), body), 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -375,35 +307,33 @@ func TestLeakedKeysKeySetRefresh(t *testing.T) {
 	require.Equal(t, 200, status)
 	status, _ = f.post(t, "k1", empty, "")
 	require.Equal(t, 200, status)
-	assert.Equal(t, int64(1), f.rep.fetches.Load(), "cached")
+	assert.Equal(t, int64(1), f.rep.Fetches.Load(), "cached")
 
 	f.clock.Advance(time.Minute)
-	k2 := f.rep.addKey(t, "k2") // GitHub rotates its key
-	status, _ = f.post(t, "k2", empty, sign(t, k2, empty))
+	k2 := f.rep.AddKey(t, "k2") // GitHub rotates its key
+	status, _ = f.post(t, "k2", empty, testgithub.Sign(t, k2, empty))
 	assert.Equal(t, 200, status)
-	assert.Equal(t, int64(2), f.rep.fetches.Load(), "refetched for the unknown ID")
+	assert.Equal(t, int64(2), f.rep.Fetches.Load(), "refetched for the unknown ID")
 
 	for range 5 {
-		status, header, _ := f.send(t, "k-unknown", empty, sign(t, k2, empty))
+		status, header, _ := f.send(t, "k-unknown", empty, testgithub.Sign(t, k2, empty))
 		assert.Equal(t, 503, status, "unknown within the interval: maybe new, try again")
 		assert.Equal(t, "60", header.Get("Retry-After"))
 	}
-	assert.Equal(t, int64(2), f.rep.fetches.Load(), "a flood of unknown IDs costs at most one fetch per interval")
+	assert.Equal(t, int64(2), f.rep.Fetches.Load(), "a flood of unknown IDs costs at most one fetch per interval")
 	f.clock.Advance(time.Minute)
-	status, _ = f.post(t, "k-unknown", empty, sign(t, k2, empty))
+	status, _ = f.post(t, "k-unknown", empty, testgithub.Sign(t, k2, empty))
 	assert.Equal(t, 401, status, "unknown to a fresh fetch")
-	assert.Equal(t, int64(3), f.rep.fetches.Load())
+	assert.Equal(t, int64(3), f.rep.Fetches.Load())
 
-	f.rep.mu.Lock()
-	f.rep.down = true
-	f.rep.mu.Unlock()
+	f.rep.SetDown(true)
 	f.clock.Advance(time.Minute)
-	k3 := f.rep.addKey(t, "k3")
-	status, header, body := f.send(t, "k3", empty, sign(t, k3, empty))
+	k3 := f.rep.AddKey(t, "k3")
+	status, header, body := f.send(t, "k3", empty, testgithub.Sign(t, k3, empty))
 	assert.Equal(t, 503, status, "%s", body)
 	assert.Equal(t, "60", header.Get("Retry-After"))
 	f.clock.Advance(20 * time.Second)
-	status, header, _ = f.send(t, "k3", empty, sign(t, k3, empty))
+	status, header, _ = f.send(t, "k3", empty, testgithub.Sign(t, k3, empty))
 	assert.Equal(t, 503, status, "still unavailable within the interval")
 	assert.Equal(t, "40", header.Get("Retry-After"))
 	status, _ = f.post(t, "k1", empty, "")
@@ -421,11 +351,11 @@ func TestLeakedKeysRotationAfterProbe(t *testing.T) {
 	status, _ := f.post(t, "k1", empty, "")
 	require.Equal(t, 200, status)
 	f.clock.Advance(time.Minute)
-	status, _ = f.post(t, "k-random", empty, sign(t, f.rep.keys["k1"], empty))
+	status, _ = f.post(t, "k-random", empty, testgithub.Sign(t, f.rep.Key("k1"), empty))
 	require.Equal(t, 401, status, "unknown after a fresh fetch")
-	require.Equal(t, int64(2), f.rep.fetches.Load())
+	require.Equal(t, int64(2), f.rep.Fetches.Load())
 
-	k2 := f.rep.addKey(t, "k2")
+	k2 := f.rep.AddKey(t, "k2")
 	report := reportBody(t, key)
 	tests := []struct {
 		name       string
@@ -440,12 +370,12 @@ func TestLeakedKeysRotationAfterProbe(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f.clock.Advance(tt.advance)
-			status, header, body := f.send(t, "k2", report, sign(t, k2, report))
+			status, header, body := f.send(t, "k2", report, testgithub.Sign(t, k2, report))
 			assert.Equal(t, tt.status, status, "%s", body)
 			assert.Equal(t, tt.retryAfter, header.Get("Retry-After"))
 		})
 	}
-	assert.Equal(t, int64(3), f.rep.fetches.Load())
+	assert.Equal(t, int64(3), f.rep.Fetches.Load())
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	require.Len(t, f.events, 1, "the genuine report was handled")
@@ -464,7 +394,7 @@ func TestLeakedKeysFetchOutlivesCaller(t *testing.T) {
 		default:
 		}
 		<-release
-		f.rep.srv.Config.Handler.ServeHTTP(w, r)
+		f.rep.Config.Handler.ServeHTTP(w, r)
 	}))
 	t.Cleanup(gated.Close)
 	m, err := admin.NewManager(f.cache, store.NewMemory(), format, admin.Config{Hasher: f.hasher, Now: f.clock.Now,
@@ -473,7 +403,7 @@ func TestLeakedKeysFetchOutlivesCaller(t *testing.T) {
 	l, err := admin.NewLeakedKeys(m, admin.LeakConfig{KeysURL: gated.URL})
 	require.NoError(t, err)
 	body := []byte("[]")
-	sig := sign(t, f.rep.keys["k1"], body)
+	sig := testgithub.Sign(t, f.rep.Key("k1"), body)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)

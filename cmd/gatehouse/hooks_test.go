@@ -3,14 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-go/gatehouse/internal/testdb"
+	"github.com/gatehouse-go/gatehouse/internal/testgithub"
 	"github.com/gatehouse-go/gatehouse/store"
 	"github.com/gatehouse-go/gatehouse/store/sqlstore"
 	"github.com/gatehouse-go/gatehouse/webhook"
@@ -225,25 +219,12 @@ func TestWebhooksEnable(t *testing.T) {
 	assert.Len(t, ds, 1, "the pending delivery is due again")
 }
 
-// leakReporter is a fake GitHub secret scanning: a P-256 key published as
-// its key set, and signed reports.
-type leakReporter struct {
-	key *ecdsa.PrivateKey
-	srv *httptest.Server
-}
+// leakReporter is a fake GitHub secret scanning with one key,
+// "test-key-1", that signs the reports it sends.
+type leakReporter struct{ *testgithub.Reporter }
 
 func newLeakReporter(t *testing.T) *leakReporter {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	require.NoError(t, err)
-	doc, err := json.Marshal(map[string]any{"public_keys": []map[string]any{{"key_identifier": "test-key-1",
-		"key": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), "is_current": true}}})
-	require.NoError(t, err)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(doc) }))
-	t.Cleanup(srv.Close)
-	return &leakReporter{key: k, srv: srv}
+	return &leakReporter{testgithub.New(t, "test-key-1")}
 }
 
 func (l *leakReporter) report(t *testing.T, url string, tokens ...string) (int, string) {
@@ -254,14 +235,11 @@ func (l *leakReporter) report(t *testing.T, url string, tokens ...string) (int, 
 	}
 	body, err := json.Marshal(rs)
 	require.NoError(t, err)
-	sum := sha256.Sum256(body)
-	sig, err := ecdsa.SignASN1(rand.Reader, l.key, sum[:])
-	require.NoError(t, err)
 	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Github-Public-Key-Identifier", "test-key-1")
-	req.Header.Set("Github-Public-Key-Signature", base64.StdEncoding.EncodeToString(sig))
+	req.Header.Set("Github-Public-Key-Signature", testgithub.Sign(t, l.Key("test-key-1"), body))
 	res, err := client.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
@@ -288,7 +266,7 @@ func testServeLeakedKey(t *testing.T, dsn string) {
 	require.Equal(t, 0, code, stderr)
 	rec.setSecret(strings.TrimSpace(secret))
 
-	flags := []string{"--leaked-keys-url", rep.srv.URL}
+	flags := []string{"--leaked-keys-url", rep.URL}
 	a := startInstance(t, vars, flags...)
 	admin := bootstrapKey(t, a.stdout)
 	b := startInstance(t, vars, flags...)
