@@ -2,14 +2,13 @@ package console
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/session"
 	"github.com/gatehouse-go/gatehouse/store"
 )
 
@@ -29,11 +28,10 @@ func IssueSignInLink(ctx context.Context, tokens store.SignInTokenStore, prefix,
 	if tokens == nil || userID == "" {
 		return "", errors.New("console: sign-in link: nil token store or empty user ID")
 	}
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	token, err := session.NewToken()
+	if err != nil {
 		return "", err
 	}
-	token := base64.RawURLEncoding.EncodeToString(b[:])
 	now = now.UTC()
 	t := &store.SignInToken{Digest: linkHasher.Sum(token), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(SignInLinkTTL)}
 	if err := tokens.CreateSignInToken(ctx, t); err != nil {
@@ -53,7 +51,7 @@ type linkData struct{ Token string }
 func (c *Console) linkForm(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	token := r.URL.Query().Get("token")
-	if c.tokens == nil || !validToken(token) {
+	if c.tokens == nil || !session.ValidToken(token) {
 		c.badLink(w, r)
 		return
 	}
@@ -67,7 +65,7 @@ func (c *Console) useLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.PostForm.Get("token")
-	if c.tokens == nil || !validToken(token) {
+	if c.tokens == nil || !session.ValidToken(token) {
 		c.badLink(w, r)
 		return
 	}
@@ -92,19 +90,4 @@ func (c *Console) useLink(w http.ResponseWriter, r *http.Request) {
 func (c *Console) badLink(w http.ResponseWriter, r *http.Request) {
 	c.errorPage(w, r, nil, http.StatusGone, "This sign-in link does not work",
 		"It was used already, it expired (links work for 15 minutes), or it was copied incompletely. Sign in with your password, or ask for a new link.")
-}
-
-// validToken reports whether s has the shape of a token: 43 base64url
-// characters.
-func validToken(s string) bool {
-	if len(s) != 43 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

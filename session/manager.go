@@ -228,6 +228,21 @@ var idChars = func() (t [256]bool) {
 	return t
 }()
 
+// NewToken returns a new secret token as session IDs are made: 256 bits
+// from crypto/rand as unpadded base64url (43 characters). Store only its
+// digest. Sign-in links use it too.
+func NewToken() (string, error) {
+	var b [idBytes]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// ValidToken reports whether s has the shape of a [NewToken] token, so that
+// anything else is refused before a digest or a store call.
+func ValidToken(s string) bool { return validID(s) }
+
 func validID(id string) bool {
 	if len(id) != idLen {
 		return false
@@ -245,11 +260,10 @@ func validID(id string) bool {
 // On login and on every privilege change, destroy the old session first
 // ([Manager.Renew] does both).
 func (m *Manager) Start(ctx context.Context, w http.ResponseWriter, user *store.User, scopes []string) (*store.Session, error) {
-	var b [idBytes]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	id, err := NewToken()
+	if err != nil {
 		return nil, gatehouse.Unavailable(err)
 	}
-	id := base64.RawURLEncoding.EncodeToString(b[:])
 	now := m.now().UTC()
 	s := &store.Session{Digest: m.hasher.Sum(id), UserID: user.ID, TenantID: user.TenantID,
 		Scopes: append([]string(nil), scopes...), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(m.absolute)}
