@@ -161,6 +161,8 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"This form was sent from another site. Go back to the console and send it from there.")
 		return
 	}
+	// The match is made twice, here and in c.mux.ServeHTTP: only the
+	// latter fills in r's path values, which the pages read.
 	if _, pattern := c.mux.Handler(r); pattern == "" {
 		if allow := c.allowed(r); allow != "" {
 			h.Set("Allow", allow)

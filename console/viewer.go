@@ -33,8 +33,7 @@ type authedFunc func(w http.ResponseWriter, r *http.Request, v *viewer)
 // the browser to the sign-in page.
 func (c *Console) authed(next authedFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		v, err := c.viewerOf(r)
+		v, err := c.viewerOf(r) // ServeHTTP has set Cache-Control: no-store
 		if err != nil {
 			c.fail(w, r, nil, err)
 			return
