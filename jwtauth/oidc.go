@@ -88,11 +88,8 @@ type DiscoveryConfig struct {
 type DiscoveredKeys struct {
 	issuer  string
 	docURL  string
-	client  *http.Client
-	timeout time.Duration
-	maxSize int64
 	onError func(error)
-	jwks    *JWKS
+	jwks    *JWKS // its client, timeout and size cap fetch the document too
 
 	// keysURL is the jwks_uri of the last good document; docErr the
 	// error of the last document fetch, nil after a success.
@@ -137,9 +134,6 @@ func Discover(ctx context.Context, issuer string, cfg DiscoveryConfig) (*Discove
 	d := &DiscoveredKeys{
 		issuer:  issuer,
 		docURL:  docURL,
-		client:  client,
-		timeout: j.cfg.Timeout,
-		maxSize: j.cfg.MaxSize,
 		onError: cfg.OnError,
 		jwks:    j,
 	}
@@ -216,7 +210,7 @@ func (d *DiscoveredKeys) locate(ctx context.Context) string {
 // fetchDocument fetches and checks the discovery document and returns its
 // jwks_uri.
 func (d *DiscoveredKeys) fetchDocument(ctx context.Context) (string, error) {
-	body, err := httpget.Capped(ctx, d.client, d.docURL, "application/json", d.timeout, d.maxSize, "jwtauth: oidc")
+	body, err := httpget.Capped(ctx, d.jwks.client, d.docURL, "application/json", d.jwks.cfg.Timeout, d.jwks.cfg.MaxSize, "jwtauth: oidc")
 	if err != nil {
 		return "", err
 	}
