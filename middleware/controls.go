@@ -40,6 +40,13 @@ func (m *Middleware) checkNetwork(r *http.Request, p *gatehouse.Principal) error
 	if a, ok := m.clientAddr(r); ok && p.AllowsAddr(a) {
 		return nil
 	}
+	return NetworkRefusal(p)
+}
+
+// NetworkRefusal is the refusal of p's use from a client address outside
+// p's allowed networks (or not known): 403, reason network, detail
+// [DetailNetwork].
+func NetworkRefusal(p *gatehouse.Principal) *gatehouse.Error {
 	return &gatehouse.Error{Err: gatehouse.ErrForbidden, Reason: gatehouse.ReasonNetwork, Detail: DetailNetwork,
 		KeyID: p.KeyID, TenantID: p.TenantID}
 }
@@ -58,9 +65,23 @@ func (m *Middleware) SpendCredit(r *http.Request, p *gatehouse.Principal) (int64
 	if m.credits == nil {
 		return 0, errNoSpender
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), m.creditsTimeout)
+	return SpendCreditContext(r.Context(), m.credits, m.creditsTimeout, m.now(), p)
+}
+
+// SpendCreditContext spends one use of p's credits at now with spender,
+// within timeout, and returns how many are left; it is
+// [Middleware.SpendCredit] for callers without a request (grpcauth), and
+// returns -1 when p has no credits to spend. spender must not be nil when
+// p has credits. The error is a refusal: credits exhausted, invalid token
+// for a key deleted meanwhile, unavailable when the backend fails.
+func SpendCreditContext(ctx context.Context, spender store.CreditSpender, timeout time.Duration, now time.Time,
+	p *gatehouse.Principal) (int64, error) {
+	if p == nil || p.Credits == nil {
+		return -1, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	left, err := m.credits.SpendCredit(ctx, p.KeyID, p.Credits, m.now())
+	left, err := spender.SpendCredit(ctx, p.KeyID, p.Credits, now)
 	if err == nil {
 		return left, nil
 	}
