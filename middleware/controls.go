@@ -89,7 +89,7 @@ func SpendCreditContext(ctx context.Context, spender store.CreditSpender, timeou
 	switch {
 	case errors.As(err, &ce):
 		return 0, &gatehouse.Error{Err: gatehouse.ErrCreditsExhausted, Reason: gatehouse.ReasonCreditsExhausted, Cause: ce,
-			KeyID: p.KeyID, TenantID: p.TenantID}
+			Detail: creditsDetail(ce), KeyID: p.KeyID, TenantID: p.TenantID}
 	case errors.Is(err, store.ErrNotFound):
 		e := *errGone
 		e.KeyID, e.TenantID = p.KeyID, p.TenantID

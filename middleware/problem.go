@@ -187,9 +187,6 @@ func (pw *ProblemWriter) WriteError(w http.ResponseWriter, r *http.Request, err 
 			h.Set("Retry-After", strconv.FormatInt(max(1, int64((ce.RetryAfter+time.Second-1)/time.Second)), 10))
 		}
 		h.Set(HeaderCreditsRemaining, "0")
-		if detail == "" {
-			detail = creditsDetail(ce)
-		}
 	case "rate_limited":
 		var rl *gatehouse.RateLimitError
 		secs := int64(1)
