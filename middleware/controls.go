@@ -101,15 +101,24 @@ func SpendCreditContext(ctx context.Context, spender store.CreditSpender, timeou
 // spend spends a use of p's credits and sets the remaining count on w; it
 // refuses the request and returns false when it may not be served.
 func (m *Middleware) spend(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) bool {
-	left, err := m.SpendCredit(r, p)
-	if err != nil {
+	if err := m.spendCredit(w, r, p); err != nil {
 		m.refuse(w, r, err)
 		return false
+	}
+	return true
+}
+
+// spendCredit spends a use of p's credits and sets the remaining count on
+// w, or returns the refusal.
+func (m *Middleware) spendCredit(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
+	left, err := m.SpendCredit(r, p)
+	if err != nil {
+		return err
 	}
 	if left >= 0 {
 		w.Header().Set(HeaderCreditsRemaining, strconv.FormatInt(left, 10))
 	}
-	return true
+	return nil
 }
 
 // spender is the layer that spends credits right before the handler, when
