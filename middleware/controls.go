@@ -122,7 +122,8 @@ func (m *Middleware) spendCredit(w http.ResponseWriter, r *http.Request, p *gate
 }
 
 // spender is the layer that spends credits right before the handler, when
-// no scope guard of the same middleware does it after its check.
+// no scope guard of the same middleware does it after its check. It is a
+// value built once per handler: a request does not allocate it.
 type spender struct {
 	m    *Middleware
 	next http.Handler

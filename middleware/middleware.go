@@ -401,27 +401,21 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 func (m *Middleware) handler(next http.Handler, optional bool) http.Handler {
 	// Credits are spent last, right before the application's handler: by
 	// a scope guard of this middleware wrapped directly, after its check;
-	// else by a layer inside After; else here.
-	spendHere := false
+	// else by the spender layer, inside After if any.
 	if g, ok := next.(*guard); ok && g.m == m && !g.spend {
 		c := *g
 		c.spend = true
 		next = &c
-	} else if m.after != nil {
-		next = spender{m: m, next: next}
 	} else {
-		spendHere = true
+		next = spender{m: m, next: next}
 	}
 	if m.after != nil {
 		next = m.after(next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r2, p, err := m.authenticateRequest(r, optional)
+		r2, _, err := m.authenticateRequest(r, optional)
 		if err != nil {
 			m.refuse(w, r, err)
-			return
-		}
-		if spendHere && p != nil && p.Credits != nil && !m.spend(w, r2, p) {
 			return
 		}
 		next.ServeHTTP(w, r2)
