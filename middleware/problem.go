@@ -68,7 +68,6 @@ type ProblemConfig struct {
 // or a default per status; never an internal error string or the
 // credential. A ProblemWriter is immutable and safe for concurrent use.
 type ProblemWriter struct {
-	realm    string
 	typeBase string
 	extra    []string
 	// challenge is the Bearer challenge without an error attribute: the
@@ -97,7 +96,7 @@ func NewProblemWriter(cfg ProblemConfig) (*ProblemWriter, error) {
 		}
 		challenge += `, resource_metadata="` + cfg.ResourceMetadata + `"`
 	}
-	return &ProblemWriter{realm: cfg.Realm, typeBase: cfg.TypeBase, extra: cfg.ExtraChallenges, challenge: challenge}, nil
+	return &ProblemWriter{typeBase: cfg.TypeBase, extra: cfg.ExtraChallenges, challenge: challenge}, nil
 }
 
 // Default details, one per code.
