@@ -63,8 +63,8 @@ type Config struct {
 	// ResourceMetadata, when set, is the URL of the protected resource's
 	// metadata (RFC 9728; see [NewResourceMetadata]), given in every Bearer
 	// challenge as resource_metadata="...", so that a client can find the
-	// authorization servers and scopes. It must be an absolute URL of
-	// safe header characters. Default none. With a custom ErrorHandler,
+	// authorization servers and scopes. It is checked as in
+	// [ProblemConfig] (https, or http only on a loopback host). Default none. With a custom ErrorHandler,
 	// pass it in that handler's [ProblemConfig] instead.
 	ResourceMetadata string
 	// After, when set, wraps every handler passed to Handler and

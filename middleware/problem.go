@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -40,8 +39,9 @@ type ProblemConfig struct {
 	// ResourceMetadata, when set, is the URL of the protected resource's
 	// metadata document (RFC 9728, see [NewResourceMetadata]); every Bearer
 	// challenge (401, and the 400 and 403 that carry one) carries it as resource_metadata="...". It
-	// must be an absolute http(s) URL of safe header characters. Default
-	// none.
+	// must be an absolute https URL (http only on a loopback host), without
+	// fragment, query or user info, of safe header characters, as
+	// NewResourceMetadata returns. Default none.
 	ResourceMetadata string
 }
 
@@ -90,9 +90,11 @@ func NewProblemWriter(cfg ProblemConfig) (*ProblemWriter, error) {
 	}
 	challenge := `Bearer realm="` + cfg.Realm + `"`
 	if cfg.ResourceMetadata != "" {
-		u, err := url.Parse(cfg.ResourceMetadata)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !safeHeaderText(cfg.ResourceMetadata) {
-			return nil, errors.New("middleware: ResourceMetadata must be an absolute http(s) URL of safe header characters")
+		// The URL is checked as NewResourceMetadata checks the resource
+		// it derives it from.
+		if _, err := resourceURL(cfg.ResourceMetadata); err != nil || !safeHeaderText(cfg.ResourceMetadata) {
+			return nil, errors.New("middleware: ResourceMetadata must be an absolute https URL (http only on a loopback host), " +
+				"without fragment, query or user info, of safe header characters")
 		}
 		challenge += `, resource_metadata="` + cfg.ResourceMetadata + `"`
 	}

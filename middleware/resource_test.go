@@ -109,8 +109,12 @@ func TestResourceMetadataChallenge(t *testing.T) {
 	w := get(newFixture(t).mw.Handler(echo), nil)
 	assert.NotContains(t, w.Header().Get("WWW-Authenticate"), "resource_metadata", "not without the option")
 
-	for _, bad := range []string{"/relative", "ftp://x.example/", "https://x.example/a\"b", "https://x.example/\r\n"} {
+	for _, bad := range []string{"/relative", "ftp://x.example/", "https://x.example/a\"b", "https://x.example/\r\n",
+		"http://x.example" + middleware.ResourceMetadataPath} { // http off loopback, as NewResourceMetadata refuses it
 		_, err := middleware.New(middleware.Config{ResourceMetadata: bad}, &stubAuth{scheme: "Bearer"})
 		assert.Error(t, err, "%q", bad)
 	}
+	_, err := middleware.New(middleware.Config{ResourceMetadata: "http://127.0.0.1:8080" + middleware.ResourceMetadataPath},
+		&stubAuth{scheme: "Bearer"})
+	assert.NoError(t, err, "http on a loopback host")
 }
