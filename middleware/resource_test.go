@@ -40,7 +40,12 @@ func TestNewResourceMetadata(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantURL, u)
 			assert.Equal(t, tc.wantPath, path)
-			assert.NotNil(t, h)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+			require.Equal(t, http.StatusOK, w.Code)
+			var got map[string]any
+			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
+			assert.Equal(t, tc.resource, got["resource"], "h serves the document of this resource")
 		})
 	}
 	_, _, _, err := middleware.NewResourceMetadata(middleware.ResourceMetadata{Resource: "https://api.example.com",
