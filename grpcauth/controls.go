@@ -10,7 +10,6 @@ import (
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/middleware"
-	"github.com/gatehouse-go/gatehouse/store"
 )
 
 var errNoSpender = gatehouse.Unavailable(errors.New("grpcauth: a credential has credits but Config.Credits is not set"))
@@ -38,8 +37,7 @@ func (i *Interceptor) checkNetwork(ctx context.Context, p *gatehouse.Principal) 
 	if a, ok := i.clientAddr(ctx); ok && p.AllowsAddr(a) {
 		return nil
 	}
-	return &gatehouse.Error{Err: gatehouse.ErrForbidden, Reason: gatehouse.ReasonNetwork, Detail: middleware.DetailNetwork,
-		KeyID: p.KeyID, TenantID: p.TenantID}
+	return middleware.NetworkRefusal(p)
 }
 
 // spend spends one use of p's credits, when it has any, within
@@ -51,19 +49,6 @@ func (i *Interceptor) spend(ctx context.Context, p *gatehouse.Principal) error {
 	if i.credits == nil {
 		return errNoSpender
 	}
-	ctx, cancel := context.WithTimeout(ctx, i.creditsLimit)
-	defer cancel()
-	_, err := i.credits.SpendCredit(ctx, p.KeyID, p.Credits, i.now())
-	if err == nil {
-		return nil
-	}
-	var ce *gatehouse.CreditsError // escapes: declared past the common case
-	switch {
-	case errors.As(err, &ce):
-		return &gatehouse.Error{Err: gatehouse.ErrCreditsExhausted, Reason: gatehouse.ReasonCreditsExhausted, Cause: ce,
-			KeyID: p.KeyID, TenantID: p.TenantID}
-	case errors.Is(err, store.ErrNotFound):
-		return &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonUnknown, KeyID: p.KeyID, TenantID: p.TenantID}
-	}
-	return gatehouse.Unavailable(err)
+	_, err := middleware.SpendCreditContext(ctx, i.credits, i.creditsLimit, i.now(), p)
+	return err
 }

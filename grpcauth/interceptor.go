@@ -101,8 +101,7 @@ func DefaultPublicMethods() []string {
 // checks the scopes of each method. Build one with [New]; it is immutable
 // and safe for concurrent use.
 type Interceptor struct {
-	auths        []gatehouse.Authenticator
-	strict       []bool // auths[n] implements middleware.StrictSyntax
+	auths        middleware.Authenticators
 	methods      map[string]rule
 	denyUnlisted bool
 	after        func(context.Context, string, *gatehouse.Principal) error
@@ -127,20 +126,17 @@ func New(cfg Config, auths ...gatehouse.Authenticator) (*Interceptor, error) {
 	if len(auths) == 0 {
 		return nil, errors.New("grpcauth: at least one authenticator is required")
 	}
-	strict := make([]bool, len(auths))
 	for n, a := range auths {
 		if a == nil {
 			return nil, fmt.Errorf("grpcauth: authenticator %d is nil", n)
 		}
-		_, strict[n] = a.(middleware.StrictSyntax)
 	}
 	matcher := cfg.Matcher
 	if matcher == nil {
 		matcher = scopes.Plain
 	}
 	i := &Interceptor{
-		auths:        append([]gatehouse.Authenticator(nil), auths...),
-		strict:       strict,
+		auths:        middleware.NewAuthenticators(errUnsupported, nil, auths...),
 		methods:      map[string]rule{},
 		denyUnlisted: cfg.DenyUnlisted,
 		after:        cfg.After,
@@ -228,13 +224,10 @@ var (
 		Detail: "Send exactly one authorization metadata value"}
 	errMalformed = &gatehouse.Error{Err: gatehouse.ErrInvalidRequest, Reason: gatehouse.ReasonMalformed,
 		Detail: "The authorization metadata must be a scheme and a credential, as in Bearer <token>"}
-	errNotAccepted = &gatehouse.Error{Err: gatehouse.ErrInvalidToken, Reason: gatehouse.ReasonUnsupported,
-		Detail: "The credential is not of a kind this service accepts"}
 	errUnsupported = &gatehouse.Error{Err: gatehouse.ErrNoCredentials, Reason: gatehouse.ReasonUnsupported,
 		Detail: "The authorization scheme is not supported: use Bearer", Cause: middleware.ErrUnsupportedScheme}
 	errUnlisted = &gatehouse.Error{Err: gatehouse.ErrForbidden, Reason: gatehouse.ReasonUnsupported,
 		Detail: "No credential may call this method"}
-	errNoPrincipal = gatehouse.Unavailable(errors.New("grpcauth: authenticator returned no principal and no error"))
 )
 
 // authorization is the metadata key credentials are read from: the
@@ -279,16 +272,10 @@ func (i *Interceptor) Check(ctx context.Context, fullMethod string) (*gatehouse.
 }
 
 // authenticate reads the one authorization value and hands it to the
-// first authenticator that accepts it, as the HTTP middleware does with
-// the Authorization header. An authenticator that panics, or returns
-// neither a principal nor an error, fails closed: the call is refused as
-// unavailable (the middleware does the same in an unexported helper).
-func (i *Interceptor) authenticate(ctx context.Context) (p *gatehouse.Principal, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			p, err = nil, gatehouse.Unavailable(fmt.Errorf("grpcauth: authenticator panicked: %v", v))
-		}
-	}()
+// authenticators, as the HTTP middleware does with the Authorization
+// header ([middleware.Authenticators]: an authenticator that panics, or
+// returns neither a principal nor an error, fails closed).
+func (i *Interceptor) authenticate(ctx context.Context) (*gatehouse.Principal, error) {
 	// ValueFromIncomingContext copies the values (one allocation), but
 	// unlike metadata.FromIncomingContext it does not copy the whole map.
 	vals := metadata.ValueFromIncomingContext(ctx, authorization)
@@ -299,11 +286,10 @@ func (i *Interceptor) authenticate(ctx context.Context) (p *gatehouse.Principal,
 	default:
 		return nil, errTwoValues
 	}
-	v := vals[0]
-	c, fast := bearer(v)
-	checked := !fast // whether v is known to be a token68
+	c, fast := bearer(vals[0])
 	if !fast {
-		if c, err = middleware.ParseAuthorization(v); err != nil {
+		var err error
+		if c, err = middleware.ParseAuthorization(vals[0]); err != nil {
 			if errors.Is(err, gatehouse.ErrInvalidRequest) {
 				// The middleware's sentences name the HTTP header.
 				return nil, errMalformed
@@ -311,40 +297,9 @@ func (i *Interceptor) authenticate(ctx context.Context) (p *gatehouse.Principal,
 			return nil, err // too long, or not a token68
 		}
 	}
-	// The rule of the HTTP middleware (see middleware.StrictSyntax): a
-	// credential must be a token68; an authenticator that refuses every
-	// other credential itself sees it unchecked, and its refusal is then
-	// explained by the check, so that every bad credential gets the same
-	// answer. ParseAuthorization makes the check and returns that answer.
-	for n, a := range i.auths {
-		if !checked && !i.strict[n] {
-			if _, err = middleware.ParseAuthorization(v); err != nil {
-				return nil, err
-			}
-			checked = true
-		}
-		if a.Accepts(c) {
-			p, err = a.Authenticate(ctx, c)
-			if err == nil && p == nil {
-				return nil, errNoPrincipal
-			}
-			if err != nil && !checked {
-				if _, perr := middleware.ParseAuthorization(v); perr != nil {
-					return nil, perr
-				}
-			}
-			return p, err
-		}
-	}
-	if c.Scheme != gatehouse.SchemeBearer {
-		return nil, errUnsupported
-	}
-	if !checked {
-		if _, err = middleware.ParseAuthorization(v); err != nil {
-			return nil, err
-		}
-	}
-	return nil, errNotAccepted
+	// The token68 check of a credential from the fast path is made by the
+	// authenticators, where it is needed (see middleware.StrictSyntax).
+	return i.auths.Authenticate(ctx, c)
 }
 
 // bearer is the fast path of middleware.ParseAuthorization for the usual

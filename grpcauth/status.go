@@ -79,7 +79,7 @@ func Status(err error) *status.Status {
 		}
 		return status.New(codes.PermissionDenied, or(detail, msgForbidden))
 	case http.StatusTooManyRequests:
-		return rateLimited(err)
+		return rateLimited(err, detail)
 	default:
 		if !errors.Is(err, gatehouse.ErrUnavailable) {
 			detail = ""
@@ -109,10 +109,10 @@ func scopeMessage(err error) string {
 	return msgScope + ": " + strings.Join(se.Required, " ")
 }
 
-// rateLimited is ResourceExhausted with a RetryInfo.
-func rateLimited(err error) *status.Status {
+// rateLimited is ResourceExhausted with a RetryInfo; msg is the
+// refusal's Detail, if any.
+func rateLimited(err error, msg string) *status.Status {
 	delay := time.Second
-	var msg string
 	var rl *gatehouse.RateLimitError
 	var ce *gatehouse.CreditsError
 	switch {
@@ -122,12 +122,10 @@ func rateLimited(err error) *status.Status {
 		}
 		msg = rl.Detail
 	case errors.As(err, &ce):
-		// Credits spent: the HTTP middleware's sentence, and a delay
-		// until the refill (an hour when there is none).
-		msg = "This API key has no credits left"
+		// Credits spent: the spend's sentence (in the Detail), and a
+		// delay until the refill (an hour when there is none).
 		delay = time.Hour
 		if !ce.RefillAt.IsZero() {
-			msg += "; they refill at " + ce.RefillAt.UTC().Format(time.RFC3339)
 			delay = max(time.Second, ce.RetryAfter)
 		}
 	}

@@ -3,7 +3,6 @@ package middleware
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/scopes"
@@ -25,12 +24,8 @@ func (m *Middleware) Authenticate(w http.ResponseWriter, r *http.Request, option
 	if err != nil {
 		return nil, err
 	}
-	left, err := m.SpendCredit(r2, p)
-	if err != nil {
+	if err := m.spendCredit(w, r2, p); err != nil {
 		return nil, err
-	}
-	if left >= 0 {
-		w.Header().Set(HeaderCreditsRemaining, strconv.FormatInt(left, 10))
 	}
 	return r2, nil
 }

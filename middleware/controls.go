@@ -40,6 +40,13 @@ func (m *Middleware) checkNetwork(r *http.Request, p *gatehouse.Principal) error
 	if a, ok := m.clientAddr(r); ok && p.AllowsAddr(a) {
 		return nil
 	}
+	return NetworkRefusal(p)
+}
+
+// NetworkRefusal is the refusal of p's use from a client address outside
+// p's allowed networks (or not known): 403, reason network, detail
+// [DetailNetwork].
+func NetworkRefusal(p *gatehouse.Principal) *gatehouse.Error {
 	return &gatehouse.Error{Err: gatehouse.ErrForbidden, Reason: gatehouse.ReasonNetwork, Detail: DetailNetwork,
 		KeyID: p.KeyID, TenantID: p.TenantID}
 }
@@ -58,9 +65,23 @@ func (m *Middleware) SpendCredit(r *http.Request, p *gatehouse.Principal) (int64
 	if m.credits == nil {
 		return 0, errNoSpender
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), m.creditsTimeout)
+	return SpendCreditContext(r.Context(), m.credits, m.creditsTimeout, m.now(), p)
+}
+
+// SpendCreditContext spends one use of p's credits at now with spender,
+// within timeout, and returns how many are left; it is
+// [Middleware.SpendCredit] for callers without a request (grpcauth), and
+// returns -1 when p has no credits to spend. spender must not be nil when
+// p has credits. The error is a refusal: credits exhausted, invalid token
+// for a key deleted meanwhile, unavailable when the backend fails.
+func SpendCreditContext(ctx context.Context, spender store.CreditSpender, timeout time.Duration, now time.Time,
+	p *gatehouse.Principal) (int64, error) {
+	if p == nil || p.Credits == nil {
+		return -1, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	left, err := m.credits.SpendCredit(ctx, p.KeyID, p.Credits, m.now())
+	left, err := spender.SpendCredit(ctx, p.KeyID, p.Credits, now)
 	if err == nil {
 		return left, nil
 	}
@@ -68,7 +89,7 @@ func (m *Middleware) SpendCredit(r *http.Request, p *gatehouse.Principal) (int64
 	switch {
 	case errors.As(err, &ce):
 		return 0, &gatehouse.Error{Err: gatehouse.ErrCreditsExhausted, Reason: gatehouse.ReasonCreditsExhausted, Cause: ce,
-			KeyID: p.KeyID, TenantID: p.TenantID}
+			Detail: creditsDetail(ce), KeyID: p.KeyID, TenantID: p.TenantID}
 	case errors.Is(err, store.ErrNotFound):
 		e := *errGone
 		e.KeyID, e.TenantID = p.KeyID, p.TenantID
@@ -80,19 +101,29 @@ func (m *Middleware) SpendCredit(r *http.Request, p *gatehouse.Principal) (int64
 // spend spends a use of p's credits and sets the remaining count on w; it
 // refuses the request and returns false when it may not be served.
 func (m *Middleware) spend(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) bool {
-	left, err := m.SpendCredit(r, p)
-	if err != nil {
+	if err := m.spendCredit(w, r, p); err != nil {
 		m.refuse(w, r, err)
 		return false
-	}
-	if left >= 0 {
-		w.Header().Set(HeaderCreditsRemaining, strconv.FormatInt(left, 10))
 	}
 	return true
 }
 
+// spendCredit spends a use of p's credits and sets the remaining count on
+// w, or returns the refusal.
+func (m *Middleware) spendCredit(w http.ResponseWriter, r *http.Request, p *gatehouse.Principal) error {
+	left, err := m.SpendCredit(r, p)
+	if err != nil {
+		return err
+	}
+	if left >= 0 {
+		w.Header().Set(HeaderCreditsRemaining, strconv.FormatInt(left, 10))
+	}
+	return nil
+}
+
 // spender is the layer that spends credits right before the handler, when
-// no scope guard of the same middleware does it after its check.
+// no scope guard of the same middleware does it after its check. It is a
+// value built once per handler: a request does not allocate it.
 type spender struct {
 	m    *Middleware
 	next http.Handler

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -62,8 +63,8 @@ type Config struct {
 	// ResourceMetadata, when set, is the URL of the protected resource's
 	// metadata (RFC 9728; see [NewResourceMetadata]), given in every Bearer
 	// challenge as resource_metadata="...", so that a client can find the
-	// authorization servers and scopes. It must be an absolute URL of
-	// safe header characters. Default none. With a custom ErrorHandler,
+	// authorization servers and scopes. It is checked as in
+	// [ProblemConfig] (https, or http only on a loopback host). Default none. With a custom ErrorHandler,
 	// pass it in that handler's [ProblemConfig] instead.
 	ResourceMetadata string
 	// After, when set, wraps every handler passed to Handler and
@@ -113,20 +114,14 @@ type Observer interface {
 // Middleware authenticates requests. Build one with [New]; it is immutable
 // and safe for concurrent use.
 type Middleware struct {
-	auths    []gatehouse.Authenticator
-	strict   []bool // auths[i] implements StrictSyntax
-	cookies  []string
-	onError  ErrorHandler
-	matcher  *scopes.Matcher
-	cop      *http.CrossOriginProtection
-	observer Observer
-	// schemes are the Authorization schemes offered besides Bearer (the
-	// Challengers'), and unsupported the refusal of any other scheme that
-	// no authenticator accepts.
-	schemes     []string
-	unsupported *gatehouse.Error
-	after       func(http.Handler) http.Handler // Config.After
-	keyHeaders  []string                        // Config.KeyHeaders, canonical
+	auths      Authenticators
+	cookies    []string
+	onError    ErrorHandler
+	matcher    *scopes.Matcher
+	cop        *http.CrossOriginProtection
+	observer   Observer
+	after      func(http.Handler) http.Handler // Config.After
+	keyHeaders []string                        // Config.KeyHeaders, canonical
 
 	clientAddr     func(*http.Request) (netip.Addr, bool) // Config.ClientAddr
 	credits        store.CreditSpender
@@ -179,7 +174,6 @@ func New(cfg Config, auths ...gatehouse.Authenticator) (*Middleware, error) {
 		return nil, errors.New("middleware: at least one authenticator is required")
 	}
 	m := &Middleware{
-		auths:    append([]gatehouse.Authenticator(nil), auths...),
 		onError:  cfg.ErrorHandler,
 		matcher:  cfg.Matcher,
 		cop:      cfg.CrossOrigin,
@@ -204,8 +198,6 @@ func New(cfg Config, auths ...gatehouse.Authenticator) (*Middleware, error) {
 		if a == nil {
 			return nil, fmt.Errorf("middleware: authenticator %d is nil", i)
 		}
-		_, strict := a.(StrictSyntax)
-		m.strict = append(m.strict, strict)
 		if c, ok := a.(CookieAuthenticator); ok {
 			name := c.CookieName()
 			if !validCookieName(name) {
@@ -218,20 +210,20 @@ func New(cfg Config, auths ...gatehouse.Authenticator) (*Middleware, error) {
 	if realm == "" {
 		realm = "api"
 	}
-	var extra []string
+	var extra, schemes []string
 	for _, a := range auths {
 		if c, ok := a.(Challenger); ok {
 			ch := c.Challenge(realm)
 			extra = append(extra, ch)
 			scheme, _, _ := strings.Cut(ch, " ")
-			if isToken(scheme) && !strings.EqualFold(scheme, gatehouse.SchemeBearer) && !slices.ContainsFunc(m.schemes,
+			if isToken(scheme) && !strings.EqualFold(scheme, gatehouse.SchemeBearer) && !slices.ContainsFunc(schemes,
 				func(s string) bool { return strings.EqualFold(s, scheme) }) {
-				m.schemes = append(m.schemes, scheme)
+				schemes = append(schemes, scheme)
 			}
 		}
 	}
-	m.unsupported = &gatehouse.Error{Err: gatehouse.ErrNoCredentials, Reason: gatehouse.ReasonUnsupported,
-		Detail: unsupportedDetail(m.schemes), Cause: ErrUnsupportedScheme}
+	m.auths = NewAuthenticators(&gatehouse.Error{Err: gatehouse.ErrNoCredentials, Reason: gatehouse.ReasonUnsupported,
+		Detail: unsupportedDetail(schemes), Cause: ErrUnsupportedScheme}, schemes, auths...)
 	for _, h := range cfg.KeyHeaders {
 		name := http.CanonicalHeaderKey(h)
 		if name == "" || !isToken(name) || name == "Authorization" || name == "Cookie" || slices.Contains(m.keyHeaders, name) {
@@ -272,7 +264,7 @@ func (m *Middleware) Check(r *http.Request) (*gatehouse.Principal, error) {
 			return nil, errCrossOrigin
 		}
 	}
-	p, err := m.authenticate(r, c)
+	p, err := m.auths.Authenticate(r.Context(), c)
 	if err == nil && len(p.AllowedNetworks) > 0 {
 		if err := m.checkNetwork(r, p); err != nil {
 			return nil, err
@@ -281,32 +273,80 @@ func (m *Middleware) Check(r *http.Request) (*gatehouse.Principal, error) {
 	return p, err
 }
 
-func (m *Middleware) authenticate(r *http.Request, c gatehouse.Credential) (*gatehouse.Principal, error) {
+// Authenticators tries authenticators in order, as the middleware does:
+// it is the part of [Middleware] that the gRPC interceptor (grpcauth)
+// shares. Build one with [NewAuthenticators]; it is immutable and safe for
+// concurrent use.
+type Authenticators struct {
+	auths  []gatehouse.Authenticator
+	strict []bool // auths[i] implements StrictSyntax
+	// schemes are the Authorization schemes offered besides Bearer, and
+	// unsupported the refusal of any other scheme that no authenticator
+	// accepts.
+	schemes     []string
+	unsupported *gatehouse.Error
+}
+
+// NewAuthenticators returns the authenticators auths, tried in order.
+// They must not be nil. schemes are the header schemes offered besides
+// Bearer; unsupported is the refusal of a header credential of any other
+// scheme that no authenticator accepts.
+func NewAuthenticators(unsupported *gatehouse.Error, schemes []string, auths ...gatehouse.Authenticator) Authenticators {
+	as := Authenticators{
+		auths:       append([]gatehouse.Authenticator(nil), auths...),
+		strict:      make([]bool, len(auths)),
+		schemes:     schemes,
+		unsupported: unsupported,
+	}
+	for i, a := range auths {
+		_, as.strict[i] = a.(StrictSyntax)
+	}
+	return as
+}
+
+// Authenticate hands c to the first authenticator that accepts it and
+// returns its answer. A header credential (c.Source is
+// [gatehouse.SourceHeader]) must be a token68 (see [StrictSyntax]); the
+// check is made here, where it is needed, so c may come from
+// ParseAuthorization or from a parse that skips it. An authenticator that
+// panics, or returns neither a principal nor an error, fails closed: the
+// error is [gatehouse.ErrUnavailable]; so is a panic in Accepts. No
+// authenticator taking c is refused as unsupported, or as not accepted
+// when its scheme is offered.
+func (as *Authenticators) Authenticate(ctx context.Context, c gatehouse.Credential) (p *gatehouse.Principal, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p, err = nil, gatehouse.Unavailable(fmt.Errorf("middleware: authenticator panicked: %v", v))
+		}
+	}()
 	// A header credential must be a token68. The check is made before the
 	// first authenticator that does not refuse other bytes by itself sees
 	// the credential; a StrictSyntax authenticator's refusal is explained
 	// by it after the fact, so that every bad credential gets the same
 	// answer whichever authenticator claimed it.
 	checked := c.Source != gatehouse.SourceHeader
-	for i, a := range m.auths {
-		if !checked && !m.strict[i] {
+	for i, a := range as.auths {
+		if !checked && !as.strict[i] {
 			if !isToken68(c.Value) {
 				return nil, errBadChars
 			}
 			checked = true
 		}
 		if a.Accepts(c) {
-			p, err := call(a, r, c)
+			p, err = a.Authenticate(ctx, c)
+			if err == nil && p == nil {
+				return nil, errNoPrincipal
+			}
 			if err != nil && !checked && !isToken68(c.Value) {
 				return nil, errBadChars
 			}
 			return p, err
 		}
 	}
-	if c.Source == gatehouse.SourceHeader && !m.offers(c.Scheme) {
+	if c.Source == gatehouse.SourceHeader && !as.offers(c.Scheme) {
 		// Nobody took it, and the challenges do not offer its scheme: an
 		// unsupported authentication method, whatever its bytes.
-		return nil, m.unsupported
+		return nil, as.unsupported
 	}
 	if !checked && !isToken68(c.Value) {
 		return nil, errBadChars
@@ -315,11 +355,11 @@ func (m *Middleware) authenticate(r *http.Request, c gatehouse.Credential) (*gat
 }
 
 // offers reports whether scheme is Bearer or the scheme of a Challenger.
-func (m *Middleware) offers(scheme string) bool {
+func (as *Authenticators) offers(scheme string) bool {
 	if scheme == gatehouse.SchemeBearer {
 		return true
 	}
-	for _, s := range m.schemes {
+	for _, s := range as.schemes {
 		if strings.EqualFold(s, scheme) {
 			return true
 		}
@@ -341,20 +381,9 @@ func unsupportedDetail(schemes []string) string {
 	return d
 }
 
-// call runs one authenticator and turns a panic or a nil principal into a
-// 503: a broken authenticator fails closed.
-func call(a gatehouse.Authenticator, r *http.Request, c gatehouse.Credential) (p *gatehouse.Principal, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			p, err = nil, gatehouse.Unavailable(fmt.Errorf("middleware: authenticator panicked: %v", v))
-		}
-	}()
-	p, err = a.Authenticate(r.Context(), c)
-	if err == nil && p == nil {
-		return nil, gatehouse.Unavailable(errors.New("middleware: authenticator returned no principal and no error"))
-	}
-	return p, err
-}
+// errNoPrincipal refuses the request of an authenticator that returned no
+// principal and no error: a broken authenticator fails closed.
+var errNoPrincipal = gatehouse.Unavailable(errors.New("middleware: authenticator returned no principal and no error"))
 
 // Handler requires every request to be authenticated and serves next with
 // the principal in the request context ([gatehouse.FromContext]).
@@ -372,27 +401,21 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 func (m *Middleware) handler(next http.Handler, optional bool) http.Handler {
 	// Credits are spent last, right before the application's handler: by
 	// a scope guard of this middleware wrapped directly, after its check;
-	// else by a layer inside After; else here.
-	spendHere := false
+	// else by the spender layer, inside After if any.
 	if g, ok := next.(*guard); ok && g.m == m && !g.spend {
 		c := *g
 		c.spend = true
 		next = &c
-	} else if m.after != nil {
-		next = spender{m: m, next: next}
 	} else {
-		spendHere = true
+		next = spender{m: m, next: next}
 	}
 	if m.after != nil {
 		next = m.after(next)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r2, p, err := m.authenticateRequest(r, optional)
+		r2, _, err := m.authenticateRequest(r, optional)
 		if err != nil {
 			m.refuse(w, r, err)
-			return
-		}
-		if spendHere && p != nil && p.Credits != nil && !m.spend(w, r2, p) {
 			return
 		}
 		next.ServeHTTP(w, r2)

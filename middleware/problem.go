@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -40,8 +39,9 @@ type ProblemConfig struct {
 	// ResourceMetadata, when set, is the URL of the protected resource's
 	// metadata document (RFC 9728, see [NewResourceMetadata]); every Bearer
 	// challenge (401, and the 400 and 403 that carry one) carries it as resource_metadata="...". It
-	// must be an absolute http(s) URL of safe header characters. Default
-	// none.
+	// must be an absolute https URL (http only on a loopback host), without
+	// fragment, query or user info, of safe header characters, as
+	// NewResourceMetadata returns. Default none.
 	ResourceMetadata string
 }
 
@@ -68,7 +68,6 @@ type ProblemConfig struct {
 // or a default per status; never an internal error string or the
 // credential. A ProblemWriter is immutable and safe for concurrent use.
 type ProblemWriter struct {
-	realm    string
 	typeBase string
 	extra    []string
 	// challenge is the Bearer challenge without an error attribute: the
@@ -91,13 +90,15 @@ func NewProblemWriter(cfg ProblemConfig) (*ProblemWriter, error) {
 	}
 	challenge := `Bearer realm="` + cfg.Realm + `"`
 	if cfg.ResourceMetadata != "" {
-		u, err := url.Parse(cfg.ResourceMetadata)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || !safeHeaderText(cfg.ResourceMetadata) {
-			return nil, errors.New("middleware: ResourceMetadata must be an absolute http(s) URL of safe header characters")
+		// The URL is checked as NewResourceMetadata checks the resource
+		// it derives it from.
+		if _, err := resourceURL(cfg.ResourceMetadata); err != nil || !safeHeaderText(cfg.ResourceMetadata) {
+			return nil, errors.New("middleware: ResourceMetadata must be an absolute https URL (http only on a loopback host), " +
+				"without fragment, query or user info, of safe header characters")
 		}
 		challenge += `, resource_metadata="` + cfg.ResourceMetadata + `"`
 	}
-	return &ProblemWriter{realm: cfg.Realm, typeBase: cfg.TypeBase, extra: cfg.ExtraChallenges, challenge: challenge}, nil
+	return &ProblemWriter{typeBase: cfg.TypeBase, extra: cfg.ExtraChallenges, challenge: challenge}, nil
 }
 
 // Default details, one per code.
@@ -187,9 +188,6 @@ func (pw *ProblemWriter) WriteError(w http.ResponseWriter, r *http.Request, err 
 			h.Set("Retry-After", strconv.FormatInt(max(1, int64((ce.RetryAfter+time.Second-1)/time.Second)), 10))
 		}
 		h.Set(HeaderCreditsRemaining, "0")
-		if detail == "" {
-			detail = creditsDetail(ce)
-		}
 	case "rate_limited":
 		var rl *gatehouse.RateLimitError
 		secs := int64(1)

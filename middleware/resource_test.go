@@ -40,7 +40,12 @@ func TestNewResourceMetadata(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantURL, u)
 			assert.Equal(t, tc.wantPath, path)
-			assert.NotNil(t, h)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+			require.Equal(t, http.StatusOK, w.Code)
+			var got map[string]any
+			require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
+			assert.Equal(t, tc.resource, got["resource"], "h serves the document of this resource")
 		})
 	}
 	_, _, _, err := middleware.NewResourceMetadata(middleware.ResourceMetadata{Resource: "https://api.example.com",
@@ -109,8 +114,12 @@ func TestResourceMetadataChallenge(t *testing.T) {
 	w := get(newFixture(t).mw.Handler(echo), nil)
 	assert.NotContains(t, w.Header().Get("WWW-Authenticate"), "resource_metadata", "not without the option")
 
-	for _, bad := range []string{"/relative", "ftp://x.example/", "https://x.example/a\"b", "https://x.example/\r\n"} {
+	for _, bad := range []string{"/relative", "ftp://x.example/", "https://x.example/a\"b", "https://x.example/\r\n",
+		"http://x.example" + middleware.ResourceMetadataPath} { // http off loopback, as NewResourceMetadata refuses it
 		_, err := middleware.New(middleware.Config{ResourceMetadata: bad}, &stubAuth{scheme: "Bearer"})
 		assert.Error(t, err, "%q", bad)
 	}
+	_, err := middleware.New(middleware.Config{ResourceMetadata: "http://127.0.0.1:8080" + middleware.ResourceMetadataPath},
+		&stubAuth{scheme: "Bearer"})
+	assert.NoError(t, err, "http on a loopback host")
 }
