@@ -211,18 +211,12 @@ func (l *LeakedKeys) one(ctx context.Context, r LeakReport) (string, error) {
 	if l.action == LeakRevoke {
 		action = "revoked"
 		if !k.Revoked() {
-			now := l.m.now()
-			k, err = l.m.keys.RevokeKey(ctx, k.ID, now)
+			k, emit, err = l.m.revokeOnce(ctx, Actor{ID: LeakActorID}, k)
 			if errors.Is(err, store.ErrNotFound) {
 				return "false_positive", nil // deleted meanwhile
 			}
 			if err != nil {
 				return "", gatehouse.Unavailable(err)
-			}
-			// A revocation that won against another one keeps its time
-			// (the store keeps the first); the store may truncate it.
-			if emit = !k.RevokedAt.Before(now.Truncate(time.Microsecond)); emit {
-				l.m.audit(ctx, "gatehouse.key.revoked", Actor{ID: LeakActorID}, k)
 			}
 		}
 	} else {

@@ -538,19 +538,38 @@ func (m *Manager) Revoke(ctx context.Context, p *gatehouse.Principal, id string)
 	if err != nil {
 		return nil, err
 	}
-	// At the stores' precision (SQL keeps microseconds), so that the time
-	// the store answers with says whether this call set it.
-	now := m.now().Truncate(time.Microsecond)
-	out, err := m.keys.RevokeKey(ctx, id, now)
+	out, _, err := m.revokeOnce(ctx, a, k)
 	if err != nil {
 		return nil, storeError(err)
 	}
-	// The store keeps the first revocation time: another time means
-	// another call revoked the key first.
-	if !k.Revoked() && out.RevokedAt.Equal(now) {
-		m.audit(ctx, "gatehouse.key.revoked", a, out)
-	}
 	return out, nil
+}
+
+// revokeOnce revokes k and, when this call is the one that revoked it,
+// writes the audit line and emits key.revoked (with extra in the log
+// line). won reports whether it did; err is the store's, unwrapped.
+func (m *Manager) revokeOnce(ctx context.Context, a Actor, k *store.Key, extra ...slog.Attr) (out *store.Key, won bool, err error) {
+	out, won, err = m.revokeKey(ctx, k)
+	if err == nil && won {
+		m.audit(ctx, "gatehouse.key.revoked", a, out, extra...)
+	}
+	return out, won, err
+}
+
+// revokeKey revokes k and reports whether this call revoked it: the
+// store keeps the first revocation time, so another time (or a key
+// already revoked when loaded) means another call revoked it first. It
+// writes no event: [Manager.revokeOnce] does, and a rotation reports its
+// own.
+func (m *Manager) revokeKey(ctx context.Context, k *store.Key) (*store.Key, bool, error) {
+	// At the stores' precision (SQL keeps microseconds), so that the time
+	// the store answers with says whether this call set it.
+	now := m.now().Truncate(time.Microsecond)
+	out, err := m.keys.RevokeKey(ctx, k.ID, now)
+	if err != nil {
+		return nil, false, err
+	}
+	return out, !k.Revoked() && out.RevokedAt.Equal(now), nil
 }
 
 // Rotated is the result of a rotation: the new key, shown once, and the
@@ -643,7 +662,8 @@ func (m *Manager) RotateKey(ctx context.Context, k *store.Key, grace time.Durati
 	}
 	var old *store.Key
 	if grace == 0 {
-		old, err = m.keys.RevokeKey(ctx, k.ID, now)
+		// The rotation is reported as key.rotated, not key.revoked.
+		old, _, err = m.revokeKey(ctx, k)
 	} else {
 		end := now.Add(grace)
 		if !k.ExpiresAt.IsZero() && k.ExpiresAt.Before(end) {

@@ -366,7 +366,6 @@ func (m *Manager) DeleteUser(ctx context.Context, p *gatehouse.Principal, id str
 	}
 	// Revoke first: a failure leaves the user, whose keys can be revoked
 	// again, never keys without an owner.
-	now := m.now()
 	f := store.KeyFilter{OwnerID: u.ID, Limit: 1000}
 	for {
 		keys, next, err := m.keys.ListKeys(ctx, f)
@@ -374,12 +373,9 @@ func (m *Manager) DeleteUser(ctx context.Context, p *gatehouse.Principal, id str
 			return gatehouse.Unavailable(err)
 		}
 		for _, k := range keys {
-			rk, err := m.keys.RevokeKey(ctx, k.ID, now)
+			_, _, err := m.revokeOnce(ctx, a, k, slog.String("reason", "owner deleted"))
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return gatehouse.Unavailable(err)
-			}
-			if err == nil {
-				m.audit(ctx, "gatehouse.key.revoked", a, rk, slog.String("reason", "owner deleted"))
 			}
 		}
 		if next == "" {
