@@ -229,12 +229,8 @@ func (l *LeakedKeys) one(ctx context.Context, r LeakReport) (string, error) {
 	l.m.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse.key.leaked", slog.String("key_id", k.ID), slog.String("key_name", k.Name),
 		slog.String("owner_id", k.OwnerID), slog.String("tenant_id", k.TenantID), slog.String("action", action),
 		slog.String("url", url), slog.String("source", truncate(r.Source, 64)))
-	if l.m.events != nil && emit {
-		e := Event{Type: EventKeyLeaked, Key: k, ActorID: LeakActorID, At: l.m.now(), LeakAction: action, LeakURL: url}
-		if err := l.m.events.Emit(ctx, e); err != nil {
-			l.m.log.LogAttrs(ctx, slog.LevelError, "gatehouse.event.failed", slog.String("event", e.Type),
-				slog.String("key_id", k.ID), slog.String("error", err.Error()))
-		}
+	if emit {
+		l.m.emit(ctx, Event{Type: EventKeyLeaked, Key: k, ActorID: LeakActorID, At: l.m.now(), LeakAction: action, LeakURL: url})
 	}
 	return "true_positive", nil
 }

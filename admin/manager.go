@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -384,7 +383,7 @@ func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req Create
 	if err != nil {
 		return nil, gatehouse.Unavailable(err)
 	}
-	m.audit(ctx, "gatehouse.key.created", a, rec)
+	m.audit(ctx, Event{Type: EventKeyCreated, Key: rec, ActorID: a.ID})
 	return &Created{Key: key, Record: rec}, nil
 }
 
@@ -525,7 +524,7 @@ func (m *Manager) Update(ctx context.Context, p *gatehouse.Principal, id string,
 	if err != nil {
 		return nil, storeError(err)
 	}
-	m.audit(ctx, "gatehouse.key.updated", a, out)
+	m.audit(ctx, Event{Type: EventKeyUpdated, Key: out, ActorID: a.ID})
 	return out, nil
 }
 
@@ -551,7 +550,7 @@ func (m *Manager) Revoke(ctx context.Context, p *gatehouse.Principal, id string)
 func (m *Manager) revokeOnce(ctx context.Context, a Actor, k *store.Key, extra ...slog.Attr) (out *store.Key, won bool, err error) {
 	out, won, err = m.revokeKey(ctx, k)
 	if err == nil && won {
-		m.audit(ctx, "gatehouse.key.revoked", a, out, extra...)
+		m.audit(ctx, Event{Type: EventKeyRevoked, Key: out, ActorID: a.ID}, extra...)
 	}
 	return out, won, err
 }
@@ -681,7 +680,7 @@ func (m *Manager) RotateKey(ctx context.Context, k *store.Key, grace time.Durati
 	if err != nil {
 		return nil, storeError(err)
 	}
-	m.audit(ctx, "gatehouse.key.rotated", Actor{ID: by}, rec, slog.String("old_key_id", k.ID), slog.Duration("grace", grace))
+	m.audit(ctx, Event{Type: EventKeyRotated, Key: rec, ActorID: by, OldKeyID: k.ID}, slog.Duration("grace", grace))
 	return &Rotated{Key: key, Record: rec, Old: old}, nil
 }
 
@@ -728,27 +727,36 @@ func storeError(err error) error {
 	return gatehouse.Unavailable(err)
 }
 
-// audit logs a key event. It never logs a key, a digest or a token.
-func (m *Manager) audit(ctx context.Context, event string, a Actor, k *store.Key, extra ...slog.Attr) {
-	attrs := append([]slog.Attr{
+// audit logs a key event (as "gatehouse." and its type, with extra) and
+// emits it. It sets e.At when it is zero. It never logs a key, a digest or
+// a token.
+func (m *Manager) audit(ctx context.Context, e Event, extra ...slog.Attr) {
+	k := e.Key
+	attrs := []slog.Attr{
 		slog.String("key_id", k.ID),
 		slog.String("key_name", k.Name),
 		slog.String("owner_id", k.OwnerID),
 		slog.String("tenant_id", k.TenantID),
-		slog.String("actor_id", a.ID),
-	}, extra...)
-	m.log.LogAttrs(ctx, slog.LevelInfo, event, attrs...)
+		slog.String("actor_id", e.ActorID),
+	}
+	if e.OldKeyID != "" {
+		attrs = append(attrs, slog.String("old_key_id", e.OldKeyID))
+	}
+	m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse."+e.Type, append(attrs, extra...)...)
+	if e.At.IsZero() {
+		e.At = m.now()
+	}
+	m.emit(ctx, e)
+}
+
+// emit hands e to the event sink, if any; a failure is logged
+// (gatehouse.event.failed, at ERROR) and does not undo the change.
+func (m *Manager) emit(ctx context.Context, e Event) {
 	if m.events == nil {
 		return
 	}
-	e := Event{Type: strings.TrimPrefix(event, "gatehouse."), Key: k, ActorID: a.ID, At: m.now()}
-	for _, x := range extra {
-		if x.Key == "old_key_id" {
-			e.OldKeyID = x.Value.String()
-		}
-	}
 	if err := m.events.Emit(ctx, e); err != nil {
 		m.log.LogAttrs(ctx, slog.LevelError, "gatehouse.event.failed", slog.String("event", e.Type),
-			slog.String("key_id", k.ID), slog.String("error", err.Error()))
+			slog.String("key_id", e.Key.ID), slog.String("error", err.Error()))
 	}
 }
