@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse"
@@ -169,24 +168,8 @@ func (m *Manager) PolicyFor(ctx context.Context, tenant string) (Policy, error) 
 	return pol, nil
 }
 
-// policyFields validates pol as [Policy] does, with field names of the
-// policy API.
-func policyFields(pol *Policy) *ValidationError {
-	v := &ValidationError{Fields: map[string]string{}}
-	switch {
-	case pol.MaxLifetimeDays < 0 || pol.MaxLifetimeDays > MaxLifetimeDaysCap:
-		v.Fields["max_lifetime_days"] = "must be 0 (no cap) to " + strconv.Itoa(MaxLifetimeDaysCap)
-	case pol.MaxLifetimeDays > 0 && pol.DefaultLifetimeDays > pol.MaxLifetimeDays:
-		v.Fields["default_lifetime_days"] = "must not exceed max_lifetime_days"
-	}
-	if pol.DefaultLifetimeDays < 0 || pol.DefaultLifetimeDays > MaxLifetimeDaysCap {
-		v.Fields["default_lifetime_days"] = "must be 0 (no default) to " + strconv.Itoa(MaxLifetimeDaysCap)
-	}
-	if len(v.Fields) > 0 {
-		return v
-	}
-	return nil
-}
+// policyFields validates pol with [Policy]'s one validator.
+func policyFields(pol *Policy) *ValidationError { return pol.check() }
 
 var errPolicyRelax = &forbidden{"Only a super admin can relax or clear a key policy: set one at least as strict as the policy in force"}
 
@@ -279,7 +262,7 @@ func CheckOrg(o NewOrg) error {
 // [Manager.SetOrgPolicy] does: nil, or a *ValidationError on
 // max_lifetime_days or default_lifetime_days.
 func CheckPolicy(p Policy) error {
-	if v := policyFields(&p); v != nil {
+	if v := p.check(); v != nil {
 		return v
 	}
 	return nil
