@@ -155,7 +155,15 @@ func (m *Manager) PolicyFor(ctx context.Context, tenant string) (Policy, error) 
 		return m.policy, nil
 	case err != nil:
 		return Policy{}, gatehouse.Unavailable(err)
-	case o.Policy == nil:
+	}
+	return m.PolicyOf(o)
+}
+
+// PolicyOf returns the policy in force for keys of the organization o, as
+// [Manager.PolicyFor] does, without reading it again: its own, in the
+// zone of Config.Policy, or Config.Policy when it has none (or o is nil).
+func (m *Manager) PolicyOf(o *store.Org) (Policy, error) {
+	if o == nil || o.Policy == nil {
 		return m.policy, nil
 	}
 	pol := Policy{RequireExpiry: o.Policy.RequireExpiry, MaxLifetimeDays: o.Policy.MaxLifetimeDays,
@@ -163,9 +171,24 @@ func (m *Manager) PolicyFor(ctx context.Context, tenant string) (Policy, error) 
 	if err := pol.validate(); err != nil {
 		// Only a store written around the manager holds such a policy:
 		// refuse to guess.
-		return Policy{}, gatehouse.Unavailable(fmt.Errorf("admin: organization %q: stored %w", tenant, err))
+		return Policy{}, gatehouse.Unavailable(fmt.Errorf("admin: organization %q: stored %w", o.ID, err))
 	}
 	return pol, nil
+}
+
+// OrgPolicyView is o's policy and the one its keys follow ([Manager.PolicyOf]),
+// as GET /api/auth/orgs/{id}/policy answers it, built from o as it is.
+func (m *Manager) OrgPolicyView(o *store.Org) (PolicyView, error) {
+	eff, err := m.PolicyOf(o)
+	if err != nil {
+		return PolicyView{}, err
+	}
+	view := PolicyView{OrgID: o.ID, Policy: OrgToJSON(o).Policy, Source: "default",
+		Effective: PolicyJSON{RequireExpiry: eff.RequireExpiry, MaxLifetimeDays: eff.MaxLifetimeDays, DefaultLifetimeDays: eff.DefaultLifetimeDays}}
+	if o.Policy != nil {
+		view.Source = "organization"
+	}
+	return view, nil
 }
 
 // policyFields validates pol with [Policy]'s one validator.
@@ -201,7 +224,7 @@ func atLeastAsStrict(pol, cur Policy) bool {
 // clear (nil) is refused; DefaultLifetimeDays is free within the maximum.
 // A refusal is ErrForbidden.
 func (m *Manager) SetOrgPolicy(ctx context.Context, p *gatehouse.Principal, orgID string, pol *Policy) (*store.Org, error) {
-	a, _, err := m.loadOrg(ctx, p, orgID)
+	a, org, err := m.loadOrg(ctx, p, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +240,7 @@ func (m *Manager) SetOrgPolicy(ctx context.Context, p *gatehouse.Principal, orgI
 			return nil, v
 		}
 		if !m.isSuperAdmin(a) {
-			cur, err := m.PolicyFor(ctx, orgID)
+			cur, err := m.PolicyOf(org)
 			if err != nil {
 				return nil, err
 			}
