@@ -179,18 +179,27 @@ type Actor struct {
 // record with p's ID; a principal without one (a service key) is a member
 // of p's tenant.
 func (m *Manager) ActorOf(ctx context.Context, p *gatehouse.Principal) (Actor, error) {
+	a, _, err := m.actorOf(ctx, p)
+	return a, err
+}
+
+// actorOf is ActorOf that also returns the caller's user record it read,
+// nil when there is none, so that callers need not read it again.
+func (m *Manager) actorOf(ctx context.Context, p *gatehouse.Principal) (Actor, *store.User, error) {
 	if p == nil {
-		return Actor{}, gatehouse.ErrNoCredentials
+		return Actor{}, nil, gatehouse.ErrNoCredentials
 	}
 	a := Actor{ID: p.ID, TenantID: p.TenantID, Level: store.LevelMember, Scopes: p.Scopes}
 	u, err := m.users.UserByID(ctx, p.ID)
 	switch {
 	case err == nil:
 		a.TenantID, a.Level = u.TenantID, u.Level
-	case !errors.Is(err, store.ErrNotFound):
-		return Actor{}, gatehouse.Unavailable(err)
+	case errors.Is(err, store.ErrNotFound):
+		u = nil
+	default:
+		return Actor{}, nil, gatehouse.Unavailable(err)
 	}
-	return a, nil
+	return a, u, nil
 }
 
 func (m *Manager) isAdmin(a Actor) bool {
@@ -299,7 +308,7 @@ func (m *Manager) effectiveScopes(sc []string, role string) []string {
 
 // Create issues a key for req.OwnerID (default the actor).
 func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req CreateRequest) (*Created, error) {
-	a, err := m.ActorOf(ctx, p)
+	a, self, err := m.actorOf(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -335,8 +344,8 @@ func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req Create
 			return nil, gatehouse.Unavailable(err)
 		}
 		ownerUser, tenant = u, u.TenantID
-	} else if u, err := m.users.UserByID(ctx, owner); err == nil {
-		ownerUser = u
+	} else {
+		ownerUser = self // read by actorOf; nil when the caller has no record
 	}
 	if err := m.authorize(a, owner, tenant); err != nil {
 		return nil, err

@@ -121,13 +121,15 @@ func (m *Manager) ListUsers(ctx context.Context, p *gatehouse.Principal, req Use
 // loadUser resolves p to an actor and returns the user id as that actor
 // may see it: ErrNotFound for another organization's.
 func (m *Manager) loadUser(ctx context.Context, p *gatehouse.Principal, id string) (Actor, *store.User, error) {
-	a, err := m.ActorOf(ctx, p)
+	a, self, err := m.actorOf(ctx, p)
 	if err != nil {
 		return Actor{}, nil, err
 	}
-	u, err := m.users.UserByID(ctx, id)
-	if err != nil {
-		return Actor{}, nil, storeError(err)
+	u := self
+	if id != a.ID || self == nil {
+		if u, err = m.users.UserByID(ctx, id); err != nil {
+			return Actor{}, nil, storeError(err)
+		}
 	}
 	if !canSee(a, u.TenantID) {
 		return Actor{}, nil, ErrNotFound
