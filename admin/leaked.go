@@ -211,18 +211,12 @@ func (l *LeakedKeys) one(ctx context.Context, r LeakReport) (string, error) {
 	if l.action == LeakRevoke {
 		action = "revoked"
 		if !k.Revoked() {
-			now := l.m.now()
-			k, err = l.m.keys.RevokeKey(ctx, k.ID, now)
+			k, emit, err = l.m.revokeOnce(ctx, Actor{ID: LeakActorID}, k)
 			if errors.Is(err, store.ErrNotFound) {
 				return "false_positive", nil // deleted meanwhile
 			}
 			if err != nil {
 				return "", gatehouse.Unavailable(err)
-			}
-			// A revocation that won against another one keeps its time
-			// (the store keeps the first); the store may truncate it.
-			if emit = !k.RevokedAt.Before(now.Truncate(time.Microsecond)); emit {
-				l.m.audit(ctx, "gatehouse.key.revoked", Actor{ID: LeakActorID}, k)
 			}
 		}
 	} else {
@@ -235,12 +229,8 @@ func (l *LeakedKeys) one(ctx context.Context, r LeakReport) (string, error) {
 	l.m.log.LogAttrs(ctx, slog.LevelWarn, "gatehouse.key.leaked", slog.String("key_id", k.ID), slog.String("key_name", k.Name),
 		slog.String("owner_id", k.OwnerID), slog.String("tenant_id", k.TenantID), slog.String("action", action),
 		slog.String("url", url), slog.String("source", truncate(r.Source, 64)))
-	if l.m.events != nil && emit {
-		e := Event{Type: EventKeyLeaked, Key: k, ActorID: LeakActorID, At: l.m.now(), LeakAction: action, LeakURL: url}
-		if err := l.m.events.Emit(ctx, e); err != nil {
-			l.m.log.LogAttrs(ctx, slog.LevelError, "gatehouse.event.failed", slog.String("event", e.Type),
-				slog.String("key_id", k.ID), slog.String("error", err.Error()))
-		}
+	if emit {
+		l.m.emit(ctx, Event{Type: EventKeyLeaked, Key: k, ActorID: LeakActorID, At: l.m.now(), LeakAction: action, LeakURL: url})
 	}
 	return "true_positive", nil
 }

@@ -1,9 +1,10 @@
 package admin
 
 import (
-	"container/list"
 	"sync"
 	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // leakSeenWindow is how long a flagged key's key.leaked event is not
@@ -20,20 +21,17 @@ const (
 // concurrent use.
 type leakSeen struct {
 	window time.Duration
-	cap    int
 
-	mu    sync.Mutex
-	order *list.List // of *leakSeenEntry, most recently reported first
-	byID  map[string]*list.Element
-}
-
-type leakSeenEntry struct {
-	id string
-	at time.Time // when key.leaked was last emitted
+	mu   sync.Mutex                    // makes due's look-up and update one step
+	last *lru.Cache[string, time.Time] // key ID: when key.leaked was last emitted
 }
 
 func newLeakSeen(window time.Duration, capacity int) *leakSeen {
-	return &leakSeen{window: window, cap: capacity, order: list.New(), byID: map[string]*list.Element{}}
+	c, err := lru.New[string, time.Time](capacity)
+	if err != nil {
+		panic("admin: leak cache: " + err.Error()) // only for a size below 1
+	}
+	return &leakSeen{window: window, last: c}
 }
 
 // due reports whether key.leaked is to be emitted for key id at now: not
@@ -41,26 +39,12 @@ func newLeakSeen(window time.Duration, capacity int) *leakSeen {
 func (s *leakSeen) due(id string, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if el, ok := s.byID[id]; ok {
-		s.order.MoveToFront(el)
-		e := el.Value.(*leakSeenEntry)
-		if now.Sub(e.at) < s.window {
-			return false
-		}
-		e.at = now
-		return true
+	// Get makes id the most recently reported, due or not.
+	if at, ok := s.last.Get(id); ok && now.Sub(at) < s.window {
+		return false
 	}
-	s.byID[id] = s.order.PushFront(&leakSeenEntry{id: id, at: now})
-	if s.order.Len() > s.cap {
-		last := s.order.Back()
-		s.order.Remove(last)
-		delete(s.byID, last.Value.(*leakSeenEntry).id)
-	}
+	s.last.Add(id, now)
 	return true
 }
 
-func (s *leakSeen) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.order.Len()
-}
+func (s *leakSeen) len() int { return s.last.Len() }

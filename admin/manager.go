@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -180,18 +179,27 @@ type Actor struct {
 // record with p's ID; a principal without one (a service key) is a member
 // of p's tenant.
 func (m *Manager) ActorOf(ctx context.Context, p *gatehouse.Principal) (Actor, error) {
+	a, _, err := m.actorOf(ctx, p)
+	return a, err
+}
+
+// actorOf is ActorOf that also returns the caller's user record it read,
+// nil when there is none, so that callers need not read it again.
+func (m *Manager) actorOf(ctx context.Context, p *gatehouse.Principal) (Actor, *store.User, error) {
 	if p == nil {
-		return Actor{}, gatehouse.ErrNoCredentials
+		return Actor{}, nil, gatehouse.ErrNoCredentials
 	}
 	a := Actor{ID: p.ID, TenantID: p.TenantID, Level: store.LevelMember, Scopes: p.Scopes}
 	u, err := m.users.UserByID(ctx, p.ID)
 	switch {
 	case err == nil:
 		a.TenantID, a.Level = u.TenantID, u.Level
-	case !errors.Is(err, store.ErrNotFound):
-		return Actor{}, gatehouse.Unavailable(err)
+	case errors.Is(err, store.ErrNotFound):
+		u = nil
+	default:
+		return Actor{}, nil, gatehouse.Unavailable(err)
 	}
-	return a, nil
+	return a, u, nil
 }
 
 func (m *Manager) isAdmin(a Actor) bool {
@@ -300,7 +308,7 @@ func (m *Manager) effectiveScopes(sc []string, role string) []string {
 
 // Create issues a key for req.OwnerID (default the actor).
 func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req CreateRequest) (*Created, error) {
-	a, err := m.ActorOf(ctx, p)
+	a, self, err := m.actorOf(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -336,8 +344,8 @@ func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req Create
 			return nil, gatehouse.Unavailable(err)
 		}
 		ownerUser, tenant = u, u.TenantID
-	} else if u, err := m.users.UserByID(ctx, owner); err == nil {
-		ownerUser = u
+	} else {
+		ownerUser = self // read by actorOf; nil when the caller has no record
 	}
 	if err := m.authorize(a, owner, tenant); err != nil {
 		return nil, err
@@ -384,7 +392,7 @@ func (m *Manager) Create(ctx context.Context, p *gatehouse.Principal, req Create
 	if err != nil {
 		return nil, gatehouse.Unavailable(err)
 	}
-	m.audit(ctx, "gatehouse.key.created", a, rec)
+	m.audit(ctx, Event{Type: EventKeyCreated, Key: rec, ActorID: a.ID})
 	return &Created{Key: key, Record: rec}, nil
 }
 
@@ -525,7 +533,7 @@ func (m *Manager) Update(ctx context.Context, p *gatehouse.Principal, id string,
 	if err != nil {
 		return nil, storeError(err)
 	}
-	m.audit(ctx, "gatehouse.key.updated", a, out)
+	m.audit(ctx, Event{Type: EventKeyUpdated, Key: out, ActorID: a.ID})
 	return out, nil
 }
 
@@ -538,19 +546,38 @@ func (m *Manager) Revoke(ctx context.Context, p *gatehouse.Principal, id string)
 	if err != nil {
 		return nil, err
 	}
-	// At the stores' precision (SQL keeps microseconds), so that the time
-	// the store answers with says whether this call set it.
-	now := m.now().Truncate(time.Microsecond)
-	out, err := m.keys.RevokeKey(ctx, id, now)
+	out, _, err := m.revokeOnce(ctx, a, k)
 	if err != nil {
 		return nil, storeError(err)
 	}
-	// The store keeps the first revocation time: another time means
-	// another call revoked the key first.
-	if !k.Revoked() && out.RevokedAt.Equal(now) {
-		m.audit(ctx, "gatehouse.key.revoked", a, out)
-	}
 	return out, nil
+}
+
+// revokeOnce revokes k and, when this call is the one that revoked it,
+// writes the audit line and emits key.revoked (with extra in the log
+// line). won reports whether it did; err is the store's, unwrapped.
+func (m *Manager) revokeOnce(ctx context.Context, a Actor, k *store.Key, extra ...slog.Attr) (out *store.Key, won bool, err error) {
+	out, won, err = m.revokeKey(ctx, k)
+	if err == nil && won {
+		m.audit(ctx, Event{Type: EventKeyRevoked, Key: out, ActorID: a.ID}, extra...)
+	}
+	return out, won, err
+}
+
+// revokeKey revokes k and reports whether this call revoked it: the
+// store keeps the first revocation time, so another time (or a key
+// already revoked when loaded) means another call revoked it first. It
+// writes no event: [Manager.revokeOnce] does, and a rotation reports its
+// own.
+func (m *Manager) revokeKey(ctx context.Context, k *store.Key) (*store.Key, bool, error) {
+	// At the stores' precision (SQL keeps microseconds), so that the time
+	// the store answers with says whether this call set it.
+	now := m.now().Truncate(time.Microsecond)
+	out, err := m.keys.RevokeKey(ctx, k.ID, now)
+	if err != nil {
+		return nil, false, err
+	}
+	return out, !k.Revoked() && out.RevokedAt.Equal(now), nil
 }
 
 // Rotated is the result of a rotation: the new key, shown once, and the
@@ -643,7 +670,8 @@ func (m *Manager) RotateKey(ctx context.Context, k *store.Key, grace time.Durati
 	}
 	var old *store.Key
 	if grace == 0 {
-		old, err = m.keys.RevokeKey(ctx, k.ID, now)
+		// The rotation is reported as key.rotated, not key.revoked.
+		old, _, err = m.revokeKey(ctx, k)
 	} else {
 		end := now.Add(grace)
 		if !k.ExpiresAt.IsZero() && k.ExpiresAt.Before(end) {
@@ -661,7 +689,7 @@ func (m *Manager) RotateKey(ctx context.Context, k *store.Key, grace time.Durati
 	if err != nil {
 		return nil, storeError(err)
 	}
-	m.audit(ctx, "gatehouse.key.rotated", Actor{ID: by}, rec, slog.String("old_key_id", k.ID), slog.Duration("grace", grace))
+	m.audit(ctx, Event{Type: EventKeyRotated, Key: rec, ActorID: by, OldKeyID: k.ID}, slog.Duration("grace", grace))
 	return &Rotated{Key: key, Record: rec, Old: old}, nil
 }
 
@@ -708,27 +736,36 @@ func storeError(err error) error {
 	return gatehouse.Unavailable(err)
 }
 
-// audit logs a key event. It never logs a key, a digest or a token.
-func (m *Manager) audit(ctx context.Context, event string, a Actor, k *store.Key, extra ...slog.Attr) {
-	attrs := append([]slog.Attr{
+// audit logs a key event (as "gatehouse." and its type, with extra) and
+// emits it. It sets e.At when it is zero. It never logs a key, a digest or
+// a token.
+func (m *Manager) audit(ctx context.Context, e Event, extra ...slog.Attr) {
+	k := e.Key
+	attrs := []slog.Attr{
 		slog.String("key_id", k.ID),
 		slog.String("key_name", k.Name),
 		slog.String("owner_id", k.OwnerID),
 		slog.String("tenant_id", k.TenantID),
-		slog.String("actor_id", a.ID),
-	}, extra...)
-	m.log.LogAttrs(ctx, slog.LevelInfo, event, attrs...)
+		slog.String("actor_id", e.ActorID),
+	}
+	if e.OldKeyID != "" {
+		attrs = append(attrs, slog.String("old_key_id", e.OldKeyID))
+	}
+	m.log.LogAttrs(ctx, slog.LevelInfo, "gatehouse."+e.Type, append(attrs, extra...)...)
+	if e.At.IsZero() {
+		e.At = m.now()
+	}
+	m.emit(ctx, e)
+}
+
+// emit hands e to the event sink, if any; a failure is logged
+// (gatehouse.event.failed, at ERROR) and does not undo the change.
+func (m *Manager) emit(ctx context.Context, e Event) {
 	if m.events == nil {
 		return
 	}
-	e := Event{Type: strings.TrimPrefix(event, "gatehouse."), Key: k, ActorID: a.ID, At: m.now()}
-	for _, x := range extra {
-		if x.Key == "old_key_id" {
-			e.OldKeyID = x.Value.String()
-		}
-	}
 	if err := m.events.Emit(ctx, e); err != nil {
 		m.log.LogAttrs(ctx, slog.LevelError, "gatehouse.event.failed", slog.String("event", e.Type),
-			slog.String("key_id", k.ID), slog.String("error", err.Error()))
+			slog.String("key_id", e.Key.ID), slog.String("error", err.Error()))
 	}
 }

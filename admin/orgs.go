@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse"
@@ -156,7 +155,15 @@ func (m *Manager) PolicyFor(ctx context.Context, tenant string) (Policy, error) 
 		return m.policy, nil
 	case err != nil:
 		return Policy{}, gatehouse.Unavailable(err)
-	case o.Policy == nil:
+	}
+	return m.PolicyOf(o)
+}
+
+// PolicyOf returns the policy in force for keys of the organization o, as
+// [Manager.PolicyFor] does, without reading it again: its own, in the
+// zone of Config.Policy, or Config.Policy when it has none (or o is nil).
+func (m *Manager) PolicyOf(o *store.Org) (Policy, error) {
+	if o == nil || o.Policy == nil {
 		return m.policy, nil
 	}
 	pol := Policy{RequireExpiry: o.Policy.RequireExpiry, MaxLifetimeDays: o.Policy.MaxLifetimeDays,
@@ -164,29 +171,28 @@ func (m *Manager) PolicyFor(ctx context.Context, tenant string) (Policy, error) 
 	if err := pol.validate(); err != nil {
 		// Only a store written around the manager holds such a policy:
 		// refuse to guess.
-		return Policy{}, gatehouse.Unavailable(fmt.Errorf("admin: organization %q: stored %w", tenant, err))
+		return Policy{}, gatehouse.Unavailable(fmt.Errorf("admin: organization %q: stored %w", o.ID, err))
 	}
 	return pol, nil
 }
 
-// policyFields validates pol as [Policy] does, with field names of the
-// policy API.
-func policyFields(pol *Policy) *ValidationError {
-	v := &ValidationError{Fields: map[string]string{}}
-	switch {
-	case pol.MaxLifetimeDays < 0 || pol.MaxLifetimeDays > MaxLifetimeDaysCap:
-		v.Fields["max_lifetime_days"] = "must be 0 (no cap) to " + strconv.Itoa(MaxLifetimeDaysCap)
-	case pol.MaxLifetimeDays > 0 && pol.DefaultLifetimeDays > pol.MaxLifetimeDays:
-		v.Fields["default_lifetime_days"] = "must not exceed max_lifetime_days"
+// OrgPolicyView is o's policy and the one its keys follow ([Manager.PolicyOf]),
+// as GET /api/auth/orgs/{id}/policy answers it, built from o as it is.
+func (m *Manager) OrgPolicyView(o *store.Org) (PolicyView, error) {
+	eff, err := m.PolicyOf(o)
+	if err != nil {
+		return PolicyView{}, err
 	}
-	if pol.DefaultLifetimeDays < 0 || pol.DefaultLifetimeDays > MaxLifetimeDaysCap {
-		v.Fields["default_lifetime_days"] = "must be 0 (no default) to " + strconv.Itoa(MaxLifetimeDaysCap)
+	view := PolicyView{OrgID: o.ID, Policy: OrgToJSON(o).Policy, Source: "default",
+		Effective: PolicyJSON{RequireExpiry: eff.RequireExpiry, MaxLifetimeDays: eff.MaxLifetimeDays, DefaultLifetimeDays: eff.DefaultLifetimeDays}}
+	if o.Policy != nil {
+		view.Source = "organization"
 	}
-	if len(v.Fields) > 0 {
-		return v
-	}
-	return nil
+	return view, nil
 }
+
+// policyFields validates pol with [Policy]'s one validator.
+func policyFields(pol *Policy) *ValidationError { return pol.check() }
 
 var errPolicyRelax = &forbidden{"Only a super admin can relax or clear a key policy: set one at least as strict as the policy in force"}
 
@@ -218,7 +224,7 @@ func atLeastAsStrict(pol, cur Policy) bool {
 // clear (nil) is refused; DefaultLifetimeDays is free within the maximum.
 // A refusal is ErrForbidden.
 func (m *Manager) SetOrgPolicy(ctx context.Context, p *gatehouse.Principal, orgID string, pol *Policy) (*store.Org, error) {
-	a, _, err := m.loadOrg(ctx, p, orgID)
+	a, org, err := m.loadOrg(ctx, p, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +240,7 @@ func (m *Manager) SetOrgPolicy(ctx context.Context, p *gatehouse.Principal, orgI
 			return nil, v
 		}
 		if !m.isSuperAdmin(a) {
-			cur, err := m.PolicyFor(ctx, orgID)
+			cur, err := m.PolicyOf(org)
 			if err != nil {
 				return nil, err
 			}
@@ -279,7 +285,7 @@ func CheckOrg(o NewOrg) error {
 // [Manager.SetOrgPolicy] does: nil, or a *ValidationError on
 // max_lifetime_days or default_lifetime_days.
 func CheckPolicy(p Policy) error {
-	if v := policyFields(&p); v != nil {
+	if v := p.check(); v != nil {
 		return v
 	}
 	return nil

@@ -101,15 +101,10 @@ func (h *handler) policyView(w http.ResponseWriter, r *http.Request, o *store.Or
 		h.fail(w, r, err)
 		return
 	}
-	eff, err := h.m.PolicyFor(r.Context(), o.ID)
+	view, err := h.m.OrgPolicyView(o)
 	if err != nil {
 		h.fail(w, r, err)
 		return
-	}
-	view := PolicyView{OrgID: o.ID, Policy: OrgToJSON(o).Policy, Source: "default",
-		Effective: PolicyJSON{RequireExpiry: eff.RequireExpiry, MaxLifetimeDays: eff.MaxLifetimeDays, DefaultLifetimeDays: eff.DefaultLifetimeDays}}
-	if o.Policy != nil {
-		view.Source = "organization"
 	}
 	writeJSON(w, http.StatusOK, view)
 }

@@ -1,7 +1,9 @@
 package admin_test
 
 import (
+	"context"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse-go/gatehouse/admin"
+	"github.com/gatehouse-go/gatehouse/store"
 )
 
 func orgsViaHTTP(t *testing.T, e *env, actor string, c orgCall) int {
@@ -129,4 +132,34 @@ func TestOrgsAPIStoreDown(t *testing.T) {
 	assert.NotContains(t, string(r.body), errDown.Error())
 	r = e.do(t, http.MethodPost, apiPath, e.boot[alice], map[string]any{"name": "k", "scopes": []string{"read"}})
 	assert.Equal(t, http.StatusServiceUnavailable, r.status, "no key without its policy")
+}
+
+// countingOrgs counts the organization reads.
+type countingOrgs struct {
+	store.OrgStore
+	reads atomic.Int64
+}
+
+func (c *countingOrgs) OrgByID(ctx context.Context, id string) (*store.Org, error) {
+	c.reads.Add(1)
+	return c.OrgStore.OrgByID(ctx, id)
+}
+
+// TestPolicyRequestReadsOrgOnce: GET and PUT of a policy, by an org admin
+// (whose tightening is checked against the policy in force), read the
+// organization once each.
+func TestPolicyRequestReadsOrgOnce(t *testing.T) {
+	mem := store.NewMemory()
+	orgs := &countingOrgs{OrgStore: mem}
+	e := newEnv(t, envConfig{orgs: orgs})
+	for _, id := range []string{"t1", "t2"} {
+		require.NoError(t, orgs.CreateOrg(context.Background(), &store.Org{ID: id, Name: "Org " + id, CreatedAt: t0}))
+	}
+	olgaKey := e.boot[olga]
+	before := orgs.reads.Load()
+	requireStatus(t, e.do(t, http.MethodGet, orgsPath+"/t1/policy", olgaKey, nil), http.StatusOK)
+	assert.Equal(t, before+1, orgs.reads.Load(), "GET")
+	before = orgs.reads.Load()
+	requireStatus(t, e.do(t, http.MethodPut, orgsPath+"/t1/policy", olgaKey, map[string]any{"require_expiry": true, "max_lifetime_days": 30}), http.StatusOK)
+	assert.Equal(t, before+1, orgs.reads.Load(), "PUT")
 }

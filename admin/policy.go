@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -28,23 +29,48 @@ type Policy struct {
 	// 0: no cap. At most 400.
 	MaxLifetimeDays int
 	// DefaultLifetimeDays is the lifetime of keys created without an
-	// expiry. 0: no default.
+	// expiry. 0: no default. At most 400, and at most MaxLifetimeDays
+	// when there is a cap.
 	DefaultLifetimeDays int
 	// Location is the time zone whose day ends expire keys given a number
 	// of days. Default UTC.
 	Location *time.Location
 }
 
-func (p Policy) validate() error {
+// check is the one validator of a policy's rules (Config.Policy, an
+// organization's own, [CheckPolicy]): nil, or a *ValidationError on
+// max_lifetime_days or default_lifetime_days, the policy API's names.
+func (p Policy) check() *ValidationError {
+	v := &ValidationError{Fields: map[string]string{}}
 	switch {
 	case p.MaxLifetimeDays < 0 || p.MaxLifetimeDays > MaxLifetimeDaysCap:
-		return errors.New("admin: policy: MaxLifetimeDays must be 0 to 400")
-	case p.DefaultLifetimeDays < 0:
-		return errors.New("admin: policy: DefaultLifetimeDays must not be negative")
+		v.Fields["max_lifetime_days"] = "must be 0 (no cap) to " + strconv.Itoa(MaxLifetimeDaysCap)
 	case p.MaxLifetimeDays > 0 && p.DefaultLifetimeDays > p.MaxLifetimeDays:
-		return errors.New("admin: policy: DefaultLifetimeDays exceeds MaxLifetimeDays")
+		v.Fields["default_lifetime_days"] = "must not exceed max_lifetime_days"
+	}
+	if p.DefaultLifetimeDays < 0 || p.DefaultLifetimeDays > MaxLifetimeDaysCap {
+		v.Fields["default_lifetime_days"] = "must be 0 (no default) to " + strconv.Itoa(MaxLifetimeDaysCap)
+	}
+	if len(v.Fields) > 0 {
+		return v
 	}
 	return nil
+}
+
+// validate is check as a plain error (not an ErrInvalid: a bad
+// configured or stored policy is no bad request).
+func (p Policy) validate() error {
+	v := p.check()
+	switch {
+	case v == nil:
+		return nil
+	case v.Fields["max_lifetime_days"] != "":
+		return fmt.Errorf("admin: policy: MaxLifetimeDays must be 0 to %d", MaxLifetimeDaysCap)
+	case p.DefaultLifetimeDays < 0 || p.DefaultLifetimeDays > MaxLifetimeDaysCap:
+		return fmt.Errorf("admin: policy: DefaultLifetimeDays must be 0 to %d", MaxLifetimeDaysCap)
+	default:
+		return errors.New("admin: policy: DefaultLifetimeDays exceeds MaxLifetimeDays")
+	}
 }
 
 func (p Policy) loc() *time.Location {

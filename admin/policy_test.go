@@ -68,6 +68,8 @@ func TestNewManagerValidatesPolicy(t *testing.T) {
 		{"default above the maximum", admin.Policy{MaxLifetimeDays: 90, DefaultLifetimeDays: 91}, false},
 		{"default equal to the maximum", admin.Policy{MaxLifetimeDays: 90, DefaultLifetimeDays: 90}, true},
 		{"default without a maximum", admin.Policy{DefaultLifetimeDays: 365}, true},
+		{"default of 400 days without a maximum", admin.Policy{DefaultLifetimeDays: 400}, true},
+		{"default of 401 days without a maximum", admin.Policy{DefaultLifetimeDays: 401}, false},
 		{"required with a default", admin.Policy{RequireExpiry: true, DefaultLifetimeDays: 30}, true},
 	}
 	for _, tt := range tests {
@@ -81,6 +83,22 @@ func TestNewManagerValidatesPolicy(t *testing.T) {
 			assert.Error(t, err)
 			assert.Nil(t, m)
 		})
+	}
+}
+
+// TestPolicyValidatorsAgree: Config.Policy (NewManager) and an
+// organization's policy (CheckPolicy, as SetOrgPolicy) follow the same
+// rules, a default above 400 days without a maximum included.
+func TestPolicyValidatorsAgree(t *testing.T) {
+	mem := store.NewMemory()
+	for _, p := range []admin.Policy{
+		{}, {MaxLifetimeDays: 400}, {MaxLifetimeDays: 401}, {MaxLifetimeDays: -1}, {DefaultLifetimeDays: -1},
+		{MaxLifetimeDays: 90, DefaultLifetimeDays: 91}, {DefaultLifetimeDays: 400}, {DefaultLifetimeDays: 401},
+		{RequireExpiry: true, DefaultLifetimeDays: 30},
+	} {
+		_, err := admin.NewManager(mem, mem, format, admin.Config{Policy: p})
+		checked := admin.CheckPolicy(p)
+		assert.Equal(t, err == nil, checked == nil, "%+v: NewManager: %v; CheckPolicy: %v", p, err, checked)
 	}
 }
 

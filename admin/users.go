@@ -121,13 +121,15 @@ func (m *Manager) ListUsers(ctx context.Context, p *gatehouse.Principal, req Use
 // loadUser resolves p to an actor and returns the user id as that actor
 // may see it: ErrNotFound for another organization's.
 func (m *Manager) loadUser(ctx context.Context, p *gatehouse.Principal, id string) (Actor, *store.User, error) {
-	a, err := m.ActorOf(ctx, p)
+	a, self, err := m.actorOf(ctx, p)
 	if err != nil {
 		return Actor{}, nil, err
 	}
-	u, err := m.users.UserByID(ctx, id)
-	if err != nil {
-		return Actor{}, nil, storeError(err)
+	u := self
+	if id != a.ID || self == nil {
+		if u, err = m.users.UserByID(ctx, id); err != nil {
+			return Actor{}, nil, storeError(err)
+		}
 	}
 	if !canSee(a, u.TenantID) {
 		return Actor{}, nil, ErrNotFound
@@ -366,7 +368,6 @@ func (m *Manager) DeleteUser(ctx context.Context, p *gatehouse.Principal, id str
 	}
 	// Revoke first: a failure leaves the user, whose keys can be revoked
 	// again, never keys without an owner.
-	now := m.now()
 	f := store.KeyFilter{OwnerID: u.ID, Limit: 1000}
 	for {
 		keys, next, err := m.keys.ListKeys(ctx, f)
@@ -374,12 +375,9 @@ func (m *Manager) DeleteUser(ctx context.Context, p *gatehouse.Principal, id str
 			return gatehouse.Unavailable(err)
 		}
 		for _, k := range keys {
-			rk, err := m.keys.RevokeKey(ctx, k.ID, now)
+			_, _, err := m.revokeOnce(ctx, a, k, slog.String("reason", "owner deleted"))
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return gatehouse.Unavailable(err)
-			}
-			if err == nil {
-				m.audit(ctx, "gatehouse.key.revoked", a, rk, slog.String("reason", "owner deleted"))
 			}
 		}
 		if next == "" {

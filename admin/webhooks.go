@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse"
@@ -146,18 +145,6 @@ func (w *Webhooks) Deliveries(ctx context.Context, id, before string, limit int)
 	return ds, next, nil
 }
 
-// isDeliveryID reports whether s has the shape of a delivery ID:
-// "whd_" and 26 characters of lower-case Crockford base32 (see
-// [store.NewID]).
-func isDeliveryID(s string) bool {
-	rest, ok := strings.CutPrefix(s, "whd_")
-	if !ok || len(rest) != 26 {
-		return false
-	}
-	for i := 0; i < len(rest); i++ {
-		if !strings.ContainsRune("0123456789abcdefghjkmnpqrstvwxyz", rune(rest[i])) {
-			return false
-		}
-	}
-	return true
-}
+// isDeliveryID reports whether s has the shape of a delivery ID (see
+// [store.IsID]).
+func isDeliveryID(s string) bool { return store.IsID("whd", s) }

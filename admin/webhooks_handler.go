@@ -6,7 +6,6 @@ import (
 
 	"github.com/gatehouse-go/gatehouse"
 	"github.com/gatehouse-go/gatehouse/middleware"
-	"github.com/gatehouse-go/gatehouse/store"
 )
 
 // NewWebhookHandler returns the webhooks API, authenticated by mw, for
@@ -51,7 +50,7 @@ func (h *webhookHandler) guard(next func(http.ResponseWriter, *http.Request, Act
 			h.mw.Error(w, r, err)
 			return
 		}
-		if a.Level != store.LevelSuperAdmin || !h.m.isAdmin(a) {
+		if !h.m.isSuperAdmin(a) {
 			problem(w, http.StatusForbidden, "forbidden", "Managing webhooks needs the admin scope and the super admin level", nil)
 			return
 		}

@@ -34,7 +34,7 @@ func (c *Console) showPolicy(w http.ResponseWriter, r *http.Request, v *viewer) 
 		c.fail(w, r, v, err)
 		return
 	}
-	pol, err := c.m.PolicyFor(ctx, o.ID)
+	pol, err := c.m.PolicyOf(o)
 	if err != nil {
 		c.fail(w, r, v, err)
 		return

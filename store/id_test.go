@@ -83,3 +83,19 @@ func TestNewIDSortsByTime(t *testing.T) {
 	}
 	assert.Equal(t, len(ids), len(slices.Compact(slices.Clone(ids))))
 }
+
+func TestIsID(t *testing.T) {
+	for range 100 {
+		id := store.NewID("whd")
+		assert.True(t, store.IsID("whd", id), id)
+		assert.False(t, store.IsID("key", id), "another prefix")
+	}
+	for _, s := range []string{
+		"", "whd_", "whd", "whd_0123456789abcdefghjkmnpqr", "whd_0123456789abcdefghjkmnpqrst",
+		"whd_0123456789abcdefghjkmnpqri", "whd_0123456789ABCDEFGHJKMNPQRS", "whd-0123456789abcdefghjkmnpqrs",
+		"xwhd_0123456789abcdefghjkmnpqrs",
+	} {
+		assert.False(t, store.IsID("whd", s), "%q", s)
+	}
+	assert.True(t, store.IsID("whd", "whd_0123456789abcdefghjkmnpqrs"))
+}

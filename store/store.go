@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse"
@@ -155,6 +156,24 @@ type KeyStore interface {
 	DeleteKey(ctx context.Context, id string) error
 }
 
+// idAlphabet is the lower-case Crockford base32 of record IDs.
+const idAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// IsID reports whether s has the shape of an ID [NewID] returns for
+// prefix: prefix, "_", then 26 characters of lower-case Crockford base32.
+func IsID(prefix, s string) bool {
+	rest, ok := strings.CutPrefix(s, prefix+"_")
+	if !ok || len(rest) != 26 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if strings.IndexByte(idAlphabet, rest[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // NewID returns a new record ID: prefix, "_", then 26 characters of
 // Crockford base32 holding a 48-bit millisecond timestamp and 80 random bits,
 // so that IDs sort by creation time.
@@ -162,7 +181,6 @@ func NewID(prefix string) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
 	_, _ = rand.Read(b[6:])
-	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 	out := make([]byte, 0, len(prefix)+27)
 	out = append(out, prefix...)
 	out = append(out, '_')
@@ -180,7 +198,7 @@ func NewID(prefix string) string {
 		default:
 			v = lo >> shift
 		}
-		out = append(out, alphabet[v&31])
+		out = append(out, idAlphabet[v&31])
 	}
 	return string(out)
 }

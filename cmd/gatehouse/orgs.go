@@ -173,14 +173,13 @@ func openOrg(ctx context.Context, fs *flag.FlagSet, d *dbFlags, org *string, arg
 // printPolicy writes o's policy view, as GET /api/auth/orgs/{id}/policy
 // answers it.
 func printPolicy(ctx context.Context, a *app, o *store.Org, e env) error {
-	eff, err := a.policyFor(ctx, o.ID)
+	m, err := a.manager(nil, nil)
 	if err != nil {
 		return err
 	}
-	view := admin.PolicyView{OrgID: o.ID, Policy: admin.OrgToJSON(o).Policy, Source: "default",
-		Effective: admin.PolicyJSON{RequireExpiry: eff.RequireExpiry, MaxLifetimeDays: eff.MaxLifetimeDays, DefaultLifetimeDays: eff.DefaultLifetimeDays}}
-	if o.Policy != nil {
-		view.Source = "organization"
+	view, err := m.OrgPolicyView(o)
+	if err != nil {
+		return err
 	}
 	return printJSON(e.stdout, view)
 }

@@ -18,15 +18,12 @@
 // orders by ID and pages with a cursor and the documented limits; updates,
 // revocations and expiry behave as documented; many goroutines may use the
 // store at once; a cancelled context fails writes without effect.
+// The other Run functions do the same for the other interfaces:
 // RunUserStore, RunReminderStore, RunSessionStore, RunSigningKeyStore,
-// RunOrgStore and RunSignInTokenStore do the same for the other
-// interfaces (RunSignInTokenStore checks that of concurrent consumers of
-// one token exactly one wins).
-//
-// The other Run functions do the same for the other interfaces: users,
-// reminders, sessions, signing keys, and RunWebhookStore for the webhook
-// endpoints and their outbox (fan-out, leases that no two callers share,
-// retries, disabling, pruning).
+// RunOrgStore, RunSignInTokenStore (of concurrent consumers of one token
+// exactly one wins) and RunWebhookStore, for the webhook endpoints and
+// their outbox (fan-out, leases that no two callers share, retries,
+// disabling, pruning).
 //
 // Times: a store keeps at least microsecond precision and may drop finer
 // digits by truncation (never by rounding up, so that a stored expiry is
