@@ -183,6 +183,17 @@ func (m *Manager) ActorOf(ctx context.Context, p *gatehouse.Principal) (Actor, e
 	return a, err
 }
 
+// Self is [Manager.ActorOf] that also returns the caller's own user
+// record (nil for a principal without one, such as a service key), from
+// the same single read: for pages that show who is signed in.
+func (m *Manager) Self(ctx context.Context, p *gatehouse.Principal) (Actor, *store.User, error) {
+	a, u, err := m.actorOf(ctx, p)
+	if u != nil {
+		u = u.Clone()
+	}
+	return a, u, err
+}
+
 // actorOf is ActorOf that also returns the caller's user record it read,
 // nil when there is none, so that callers need not read it again.
 func (m *Manager) actorOf(ctx context.Context, p *gatehouse.Principal) (Actor, *store.User, error) {

@@ -437,7 +437,7 @@ func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, v *viewer) {
 // one lookup per distinct owner on the page. An owner the viewer may not
 // read, or that no longer exists, is shown by ID.
 func (c *Console) nameOwners(ctx context.Context, v *viewer, rows []keyRow) error {
-	names := map[string]string{}
+	names := map[string]string{v.P.ID: v.Name} // the viewer's own keys need no lookup
 	for i := range rows {
 		id := rows[i].OwnerID
 		name, ok := names[id]

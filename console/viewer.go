@@ -47,17 +47,13 @@ func (c *Console) viewerOf(r *http.Request) (*viewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := c.m.ActorOf(r.Context(), p)
+	a, u, err := c.m.Self(r.Context(), p) // one read for the actor and the name
 	if err != nil {
 		return nil, err
 	}
 	v := &viewer{P: p, Actor: a, Name: p.ID}
-	u, err := c.m.GetUser(r.Context(), p, p.ID)
-	switch {
-	case err == nil:
+	if u != nil {
 		v.Name = displayName(u)
-	case !errors.Is(err, admin.ErrNotFound):
-		return nil, err
 	}
 	return v, nil
 }
